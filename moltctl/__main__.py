@@ -1,0 +1,3 @@
+from moltctl.cli import main
+
+main()

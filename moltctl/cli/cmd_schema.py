@@ -1,0 +1,123 @@
+"""init / init-schema and migrate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from moltctl.cli.common import info, state
+from moltctl.cli.output import Format, FormatOption, render
+
+LockTimeout = Annotated[
+    float, typer.Option("--lock-timeout", help="Seconds to wait for another migrate to finish.")
+]
+
+
+def init(
+    ctx: typer.Context,
+    lock_timeout: LockTimeout = 60.0,
+    months_ahead: Annotated[
+        int, typer.Option("--months-ahead", min=0, help="Monthly partitions to create ahead.")
+    ] = 3,
+) -> None:
+    """Create the whole schema on a fresh database (no-op if it is already there).
+
+    Example: moltctl init
+    """
+    from moltctl import schema
+
+    st = state(ctx)
+    result = schema.init(st.target(), lock_timeout=lock_timeout, months_ahead=months_ahead)
+    if not result.created:
+        fixed = result.repaired + result.partitions
+        msg = f"already initialized (schema version {result.version}); " + (
+            f"recreated {', '.join(fixed)}" if fixed else "nothing to do"
+        )
+        if result.pending:
+            msg += f"; {len(result.pending)} migration(s) pending: run moltctl migrate"
+        info(msg, quiet=st.quiet)
+        return
+    info(
+        f"initialized schema version {result.version} "
+        f"({len(result.applied)} migrations, {len(result.partitions)} partitions)",
+        quiet=st.quiet,
+    )
+
+
+migrate_app = typer.Typer(
+    help="Apply pending migrations from sql_templates/migrations/.\n\n"
+    "Example: moltctl migrate --dry-run; moltctl migrate; moltctl migrate status",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@migrate_app.callback()
+def migrate(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the SQL that would run; change nothing.")
+    ] = False,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Apply up to and including this version only.")
+    ] = None,
+    lock_timeout: LockTimeout = 60.0,
+) -> None:
+    """Apply pending migrations (see also: moltctl migrate status).
+
+    Example: moltctl migrate --dry-run
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from moltctl import migrations
+
+    st = state(ctx)
+    result = migrations.migrate(
+        st.target(),
+        dry_run=dry_run,
+        upto=to,
+        lock_timeout=lock_timeout,
+        on_applied=lambda m, ms: info(f"applied {m.label} ({ms:.0f} ms)", quiet=st.quiet),
+    )
+    if dry_run:
+        if not result.pending:
+            info("nothing to apply: the schema is up to date", quiet=st.quiet)
+        for m in result.pending:
+            tx = "" if m.transactional else " (outside a transaction)"
+            typer.echo(f"-- {m.label}{tx}\n{m.text.rstrip()}\n")
+        return
+    if not result.applied:
+        info(f"nothing to apply: schema version {result.current_version}", quiet=st.quiet)
+    else:
+        info(f"schema version {result.current_version}", quiet=st.quiet)
+
+
+@migrate_app.command("status")
+def migrate_status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
+    """List applied and pending migrations.
+
+    Example: moltctl migrate status --format json
+    """
+    from moltctl import migrations
+    from moltctl.connection import connect
+
+    with connect(state(ctx).target()) as conn:
+        states = migrations.status(conn)
+    rows = [
+        {
+            "version": s.version,
+            "name": s.name,
+            "state": s.state,
+            "applied_at": s.applied_at,
+            "duration_ms": s.duration_ms,
+        }
+        for s in states
+    ]
+    render(rows, fmt, title="migrations")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("init-schema", help="Alias of init.\n\nExample: moltctl init-schema")(init)
+    app.add_typer(migrate_app, name="migrate")

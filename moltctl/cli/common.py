@@ -1,0 +1,93 @@
+"""What every command shares: the resolved target, messages on stderr, the error boundary."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import typer
+from typer.core import TyperGroup
+
+from moltctl.errors import EXIT_ERROR, MoltError
+
+
+@dataclass
+class State:
+    dsn: str | None = None
+    quiet: bool = False
+    _target: object = None
+
+    def target(self):
+        """Resolve (and for the embedded server, start) the database; announce the embedded one."""
+        if self._target is None:
+            from moltctl.connection import ensure_started, resolve
+
+            target = ensure_started(resolve(self.dsn))
+            if target.announce:
+                info(target.announce, quiet=self.quiet)
+            self._target = target
+        return self._target
+
+
+def state(ctx: typer.Context) -> State:
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = State()
+    return root.obj
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def info(message: str, *, quiet: bool = False) -> None:
+    """A message for people: stderr, coloured only on a terminal."""
+    if not quiet:
+        _stderr_console().print(message, markup=False)
+
+
+def warn(message: str) -> None:
+    _stderr_console().print(f"warning: {message}", style="yellow", markup=False)
+
+
+def error_line(message: str, hint: str | None = None) -> None:
+    console = _stderr_console()
+    console.print(f"error: {message}", style="bold red", markup=False)
+    if hint:
+        console.print(f"hint: {hint}", style="dim", markup=False)
+
+
+def _scrub(ctx_obj, text: str) -> str:
+    target = getattr(ctx_obj, "_target", None)
+    if target is not None:
+        return target.scrub(text)
+    from moltctl.connection import redact
+
+    return redact(text)
+
+
+class MoltGroup(TyperGroup):
+    """Turns expected failures into one line on stderr and an exit code, in one place."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MoltError as exc:
+            error_line(_scrub(ctx.obj, exc.message), exc.hint)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            error_line("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            # database errors that no command anticipated are still one line, not a traceback
+            if type(exc).__module__.startswith("psycopg"):
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                error_line(_scrub(ctx.obj, f"database error: {first}"))
+                raise typer.Exit(EXIT_ERROR) from None
+            raise
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()

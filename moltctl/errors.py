@@ -1,0 +1,33 @@
+"""The one error type for expected failures, and the exit codes."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+# another moltctl run holds the lock this command needs (cron can tell it apart)
+EXIT_LOCKED = 3
+
+
+class MoltError(Exception):
+    """An expected failure: shown to the user as one line (plus a hint), never a traceback."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MoltError):
+    exit_code = EXIT_USAGE
+
+
+class LockedError(MoltError):
+    exit_code = EXIT_LOCKED

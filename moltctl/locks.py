@@ -1,0 +1,42 @@
+"""Session-level advisory locks, each on a connection of its own, polled with a timeout."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+from moltctl import sqlfiles
+from moltctl.errors import LockedError
+
+# one key per kind of work; ingest-file, purge and create-partition share MAINTENANCE
+# (ingest in shared mode, so ingests run side by side; purge and create-partition exclusively)
+MIGRATE = 0x6D6F6C74_0001
+MAINTENANCE = 0x6D6F6C74_0002
+REFRESH = 0x6D6F6C74_0003
+
+
+@contextmanager
+def advisory_lock(target, key: int, *, what: str, timeout: float = 0.0, shared: bool = False):
+    """Hold the lock for the block. Raise LockedError (exit 3) if not had within ``timeout`` s."""
+    from moltctl.connection import connect
+
+    conn = connect(target, autocommit=True, application_name=f"moltctl {what} lock")
+    try:
+        sql = sqlfiles.render(
+            "core/try_advisory_lock_shared.sql" if shared else "core/try_advisory_lock.sql"
+        )
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while not conn.execute(sql, {"key": key}).fetchone()[0]:
+            if time.monotonic() >= deadline:
+                raise LockedError(
+                    f"another moltctl run holds the {what} lock"
+                    + (f" (waited {timeout:g}s)" if timeout else ""),
+                    hint="wait for it to finish, or raise --lock-timeout",
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        yield conn
+    finally:
+        # closing the session releases its session-level locks, even on error
+        conn.close()

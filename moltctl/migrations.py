@@ -1,0 +1,256 @@
+"""Versioned migrations from ``sql_templates/migrations/NNN_name.sql``.
+
+Each migration runs in a transaction of its own together with its history row, so a failure
+rolls back whole and leaves nothing "dirty". A file whose first line is
+``-- moltctl:no-transaction`` runs statement by statement in autocommit (for
+``CREATE INDEX CONCURRENTLY``); write such files idempotently (``IF NOT EXISTS``) so that a
+re-run after a failure completes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moltctl import locks, sqlfiles
+from moltctl.errors import MoltError
+from moltctl.paths import templates_dir
+
+NO_TRANSACTION_MARKER = "-- moltctl:no-transaction"
+_FILE = re.compile(r"^(\d+)_([A-Za-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    path: Path
+    text: str
+
+    @property
+    def checksum(self) -> str:
+        return checksum(self.text)
+
+    @property
+    def transactional(self) -> bool:
+        first = self.text.lstrip().splitlines()[0] if self.text.strip() else ""
+        return first.strip() != NO_TRANSACTION_MARKER
+
+    @property
+    def label(self) -> str:
+        return f"{self.version}_{self.name}"
+
+
+@dataclass
+class MigrationState:
+    version: str
+    name: str
+    state: str  # applied | pending | changed | missing
+    applied_at: object = None
+    duration_ms: float | None = None
+
+
+@dataclass
+class MigrateResult:
+    applied: list[tuple[Migration, float]] = field(default_factory=list)
+    pending: list[Migration] = field(default_factory=list)
+    current_version: str | None = None
+    dry_run: bool = False
+
+
+def checksum(text: str) -> str:
+    """sha256 of the text with line endings and trailing white space normalised away."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def default_dir() -> Path:
+    return templates_dir() / "migrations"
+
+
+def discover(directory: Path | None = None) -> list[Migration]:
+    directory = directory or default_dir()
+    found: dict[str, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        m = _FILE.match(path.name)
+        if not m:
+            continue
+        version = m.group(1)
+        if version in found:
+            raise MoltError(f"two migrations share version {version} in {directory}")
+        found[version] = Migration(version, m.group(2), path, path.read_text(encoding="utf-8"))
+    return [found[v] for v in sorted(found, key=int)]
+
+
+def applied(conn) -> dict[str, dict]:
+    """The history rows, keyed by version; empty where the history table does not exist."""
+    if not conn.execute(
+        sqlfiles.render("core/table_exists.sql"), {"name": "moltctl_migrations"}
+    ).fetchone()[0]:
+        return {}
+    cur = conn.execute(sqlfiles.render("core/migrations_applied.sql"))
+    cols = [c.name for c in cur.description]
+    return {row[0]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
+
+
+def status(conn, migrations: list[Migration] | None = None) -> list[MigrationState]:
+    migrations = discover() if migrations is None else migrations
+    done = applied(conn)
+    states: list[MigrationState] = []
+    known = {m.version for m in migrations}
+    for m in migrations:
+        row = done.get(m.version)
+        if row is None:
+            states.append(MigrationState(m.version, m.name, "pending"))
+        else:
+            state = "applied" if row["checksum"] == m.checksum else "changed"
+            states.append(
+                MigrationState(m.version, m.name, state, row["applied_at"], row["duration_ms"])
+            )
+    for version, row in done.items():
+        if version not in known:
+            states.append(
+                MigrationState(
+                    version, row["name"], "missing", row["applied_at"], row["duration_ms"]
+                )
+            )
+    return sorted(states, key=lambda s: int(s.version))
+
+
+def _check(states: list[MigrationState]) -> None:
+    changed = [s for s in states if s.state == "changed"]
+    if changed:
+        s = changed[0]
+        raise MoltError(
+            f"migration {s.version}_{s.name} was edited after it was applied (checksum differs)",
+            hint="restore the applied text and put the change in a new migration",
+        )
+
+
+def _pending(states: list[MigrationState], migrations: list[Migration], upto: str | None):
+    by_version = {m.version: m for m in migrations}
+    todo = [by_version[s.version] for s in states if s.state == "pending"]
+    if upto is not None:
+        todo = [m for m in todo if int(m.version) <= int(upto)]
+    return todo
+
+
+def _run_one(conn, m: Migration) -> float:
+    import psycopg
+
+    started = time.perf_counter()
+    statements = sqlfiles.split_statements(m.text)
+    record = sqlfiles.render("core/migrations_record.sql")
+    conn.commit()  # end the read-only transaction the history check opened
+    if m.transactional:
+        conn.autocommit = False
+    else:
+        conn.autocommit = True
+    try:
+        if m.transactional:
+            with conn.transaction():
+                for line, stmt in statements:
+                    _execute(conn, m, line, stmt, psycopg)
+                duration = (time.perf_counter() - started) * 1000
+                conn.execute(record, _record_params(m, duration))
+        else:
+            for line, stmt in statements:
+                _execute(conn, m, line, stmt, psycopg)
+            duration = (time.perf_counter() - started) * 1000
+            conn.execute(record, _record_params(m, duration))
+    finally:
+        conn.autocommit = False
+    return duration
+
+
+def _record_params(m: Migration, duration: float) -> dict:
+    return {
+        "version": m.version,
+        "name": m.name,
+        "checksum": m.checksum,
+        "duration_ms": duration,
+        "transactional": m.transactional,
+    }
+
+
+def _execute(conn, m: Migration, line: int, stmt: str, psycopg) -> None:
+    try:
+        conn.execute(stmt)
+    except psycopg.Error as exc:
+        first = " ".join(stmt.split())[:80]
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        note = "rolled back, nothing applied" if m.transactional else "no-transaction migration"
+        raise MoltError(
+            f"migration {m.label} failed at {m.path.name}:{line} ({first}): {msg} [{note}]",
+            hint="fix the migration file and run moltctl migrate again",
+        ) from None
+
+
+def migrate(
+    target,
+    *,
+    dry_run: bool = False,
+    upto: str | None = None,
+    lock_timeout: float = 60.0,
+    migrations: list[Migration] | None = None,
+    on_applied=None,
+) -> MigrateResult:
+    """Apply pending migrations in order under the migrate lock (or, dry-run, list them)."""
+    from moltctl.connection import connect
+
+    migrations = discover() if migrations is None else migrations
+    result = MigrateResult(dry_run=dry_run)
+    if dry_run:
+        with connect(target) as conn:
+            states = status(conn, migrations)
+        _check(states)
+        result.pending = _pending(states, migrations, upto)
+        result.current_version = _current(states)
+        return result
+    with (
+        locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
+        connect(target) as conn,
+    ):
+        apply_pending(conn, migrations, upto=upto, result=result, on_applied=on_applied)
+    return result
+
+
+def apply_pending(
+    conn, migrations=None, *, upto=None, result=None, on_applied=None
+) -> MigrateResult:
+    """Apply what is pending on ``conn``; the caller holds the migrate lock."""
+    from moltctl import views
+
+    migrations = discover() if migrations is None else migrations
+    result = result or MigrateResult()
+    conn.execute(sqlfiles.render("core/migrations_table.sql"))
+    conn.commit()
+    # read the history only now, under the lock: a concurrent run may have applied it all
+    states = status(conn, migrations)
+    _check(states)
+    for m in _pending(states, migrations, upto):
+        duration = _run_one(conn, m)
+        result.applied.append((m, duration))
+        if on_applied:
+            on_applied(m, duration)
+    if result.applied:
+        # a migration may change what the views are generated from (e.g. a new dimension)
+        with conn.transaction():
+            views.sync(conn)
+    result.current_version = _current(status(conn, migrations))
+    return result
+
+
+def _current(states: list[MigrationState]) -> str | None:
+    done = [s.version for s in states if s.state in ("applied", "changed", "missing")]
+    return max(done, key=int) if done else None
+
+
+def current_version(conn) -> str | None:
+    done = applied(conn)
+    return max(done, key=int) if done else None

@@ -1,0 +1,56 @@
+"""``status``: what a database holds and how far its schema is."""
+
+from __future__ import annotations
+
+from moltctl import migrations, schema, sqlfiles
+
+
+def _rows(cur) -> list[dict]:
+    cols = [c.name for c in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def gather(target) -> dict:
+    from moltctl.connection import connect
+
+    with connect(target) as conn:
+        server = _rows(conn.execute(sqlfiles.render("core/status_server.sql")))[0]
+        states = migrations.status(conn)
+        version = max((s.version for s in states if s.state != "pending"), key=int, default=None)
+        info: dict = {
+            "server_version": server["server_version"],
+            "connection": target.display,
+            "connection_source": target.source,
+            "database": server["database"],
+            "user": server["user"],
+            "schema_version": version,
+            "initialized": version is not None,
+            "migrations": [
+                {
+                    "version": s.version,
+                    "name": s.name,
+                    "state": s.state,
+                    "applied_at": s.applied_at,
+                    "duration_ms": s.duration_ms,
+                }
+                for s in states
+            ],
+            "pending": [f"{s.version}_{s.name}" for s in states if s.state == "pending"],
+            "tables": [],
+            "latest_snapshot": None,
+            "views": [],
+        }
+        if version is None:
+            return info
+        counts = conn.execute(sqlfiles.render("core/status_counts.sql.j2", tables=schema.TABLES))
+        info["tables"] = _rows(counts)
+        latest = _rows(conn.execute(sqlfiles.render("core/status_latest_snapshot.sql")))
+        info["latest_snapshot"] = latest[0] if latest else None
+        info["views"] = _rows(conn.execute(sqlfiles.render("core/status_views.sql")))
+        for extra in _extensions:
+            extra(conn, info)
+        return info
+
+
+# other modules (partitions) add sections to status by registering a function here
+_extensions: list = []

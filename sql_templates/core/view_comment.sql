@@ -1,0 +1,1 @@
+SELECT obj_description(to_regclass(%(name)s), 'pg_class')
