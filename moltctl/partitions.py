@@ -62,3 +62,11 @@ def existing(conn) -> list[str]:
     """Names of all partitions of the partitioned tables."""
     cur = conn.execute(sqlfiles.render("core/partitions_list.sql"), {"tables": list(PARTITIONED)})
     return [r[0] for r in cur.fetchall()]
+
+
+def ensure_for_time(conn, ts: dt.datetime) -> list[str]:
+    """Make sure the month holding ``ts`` has a partition in every partitioned table.
+
+    Ingest calls this (in a short transaction of its own) before loading a snapshot.
+    """
+    return [ensure_month(conn, table, ts) for table in PARTITIONED]
