@@ -86,13 +86,15 @@ def render(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out, width=None if out.isatty() else 200)
     table = Table(title=title, show_lines=False, header_style="bold")
     for c in columns:
-        table.add_column(c, overflow="fold")
+        table.add_column(Text(c), overflow="fold")
     for r in rows:
-        table.add_row(*[_cell(r.get(c)) for c in columns])
+        # Text, not str: data is never read as rich markup (a handle like "[bold]x" stays as is)
+        table.add_row(*[Text(_cell(r.get(c))) for c in columns])
     console.print(table)
     if not rows:
         console.print("(no rows)", style="dim")

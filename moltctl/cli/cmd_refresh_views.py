@@ -1,0 +1,75 @@
+"""refresh-views."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from moltctl.cli.common import error_line, info, state
+from moltctl.cli.output import Format, FormatOption, render
+
+
+def refresh_views(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[NAME]...",
+            help="Views to refresh (default: all): hourly_growth, agent_leaderboard, "
+            "dimension_trends.",
+            show_default=False,
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            help="Seconds to wait for another refresh-views to finish (default: do not wait; "
+            "exit 3).",
+        ),
+    ] = 0.0,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Recreate views whose generated definition changed, then refresh them in dependency order.
+
+    CONCURRENTLY where a view is populated and has a usable unique index, plainly otherwise;
+    ANALYZE after each; the time and row count are recorded for moltctl status. A view that
+    fails is reported, the others still refresh, and the exit code is 1.
+
+    Example: moltctl refresh-views; moltctl refresh-views agent_leaderboard
+    """
+    from moltctl import views
+    from moltctl.errors import EXIT_ERROR
+
+    st = state(ctx)
+    results = views.refresh(st.target(), names or None, lock_timeout=lock_timeout)
+    rows = [
+        {
+            "view": r.view,
+            "method": r.method,
+            "seconds": round(r.seconds, 3),
+            "rows": r.rows,
+            "error": r.error,
+        }
+        for r in results
+    ]
+    failed = [r for r in results if not r.ok]
+    if fmt != Format.table or failed:
+        render(rows, fmt, title="refresh-views")
+    else:
+        render(
+            [{k: v for k, v in row.items() if k != "error"} for row in rows],
+            fmt,
+            title="refresh-views",
+        )
+    if failed:
+        for r in failed:
+            error_line(f"refreshing {r.view} failed: {r.error}")
+        raise typer.Exit(EXIT_ERROR)
+    total = sum(r.seconds for r in results)
+    info(f"refreshed {len(results)} view(s) in {total:.2f}s", quiet=st.quiet)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("refresh-views")(refresh_views)

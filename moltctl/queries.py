@@ -1,0 +1,771 @@
+"""Canned analyses: ``sql_templates/queries/NAME.sql.j2`` plus user directories of the same kind.
+
+Each template starts with a header in a Jinja comment (so it never reaches the SQL)::
+
+    {#
+    description: What the query answers (one line).
+    limit: 50                       # default --limit (omit: all rows)
+    params:
+      - name: agent                 # becomes --agent
+        type: text                  # int | float | timestamp | text | choice | bool
+        required: true
+        help: Agent handle (exact).
+      - name: dimension
+        type: choice
+        choices_from: dimensions    # a registry in the database (dimensions, snapshots)
+    chart:                          # optional: a sparkline per group in table mode
+      group: dimension
+      x: hour
+      y: avg_score
+    #}
+
+(the header may also be a JSON object). Safe by construction: every value is validated by its
+type, then bound as ``%(name)s``; the template sees only ``given.<name>`` (was it set),
+``values.<name>`` (comparable, e.g. ``values.min_score >= 7``, but refusing to render as text),
+``ref.<name>`` (the registry row of a registry choice, e.g. the dimension, for identifiers
+through the ``ident`` / ``literal`` filters) and ``dimensions`` (the registry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moltctl import sqlfiles
+from moltctl.errors import MoltError, UsageError
+from moltctl.paths import templates_dir
+
+SUFFIX = ".sql.j2"
+TYPES = ("int", "float", "timestamp", "text", "choice", "bool")
+# registries a choice may come from: the value is looked up in the database, then bound
+REGISTRIES = ("dimensions", "snapshots")
+# names every query command has already
+RESERVED = ("format", "limit", "show_sql", "help", "templates", "list", "ctx")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_QUERY_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_META_KEYS = {"description", "params", "limit", "chart", "example"}
+_PARAM_KEYS = {
+    "name",
+    "type",
+    "default",
+    "help",
+    "choices",
+    "choices_from",
+    "required",
+    "min",
+    "max",
+}
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass
+class Param:
+    name: str
+    type: str = "text"
+    default: Any = None
+    help: str = ""
+    choices: list[str] | None = None
+    choices_from: str | None = None
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def metavar(self) -> str:
+        if self.type == "choice" and self.choices:
+            return "|".join(self.choices)
+        return {
+            "int": "INTEGER",
+            "float": "NUMBER",
+            "timestamp": "TIMESTAMP",
+            "text": "TEXT",
+            "choice": self.choices_from.rstrip("s").upper() if self.choices_from else "CHOICE",
+        }.get(self.type, "")
+
+    def describe(self) -> str:
+        """The --help text: the header's help plus what the value may be."""
+        parts = [self.help.strip()] if self.help else []
+        if self.type == "choice" and self.choices_from == "dimensions":
+            parts.append("A registered dimension (name or short name).")
+        elif self.type == "choice" and self.choices_from == "snapshots":
+            parts.append("A snapshot run id.")
+        elif self.type == "timestamp":
+            parts.append("ISO 8601; without an offset it is UTC.")
+        if self.required:
+            parts.append("(required)")
+        elif self.default is not None and self.type != "bool":
+            parts.append(f"(default: {self.default})")
+        return " ".join(parts)
+
+
+@dataclass
+class QueryTemplate:
+    name: str
+    path: Path
+    text: str
+    description: str
+    params: list[Param]
+    limit: int | None = None
+    chart: dict | None = None
+    builtin: bool = True
+    example: str | None = None
+
+    @property
+    def source(self) -> str:
+        return "built-in" if self.builtin else str(self.path)
+
+
+@dataclass
+class QueryResult:
+    template: QueryTemplate
+    sql: str
+    params: dict
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    executed: bool = False
+
+
+# ---------------------------------------------------------------- discovery and headers
+
+
+def builtin_dir() -> Path:
+    return templates_dir() / "queries"
+
+
+def template_dirs(cli_dirs: list[str] | tuple[str, ...] | None = None, env=None) -> list[Path]:
+    """User directories, strongest first: ``--templates`` (repeatable), then MOLTCTL_TEMPLATES
+    (``os.pathsep``-separated). Each must exist."""
+    env = os.environ if env is None else env
+    out: list[Path] = []
+    given = [(d, "--templates") for d in (cli_dirs or ())]
+    given += [
+        (d, "MOLTCTL_TEMPLATES") for d in (env.get("MOLTCTL_TEMPLATES") or "").split(os.pathsep)
+    ]
+    for raw, where in given:
+        if not raw:
+            continue
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise UsageError(f"{where}: {raw!r} is not a directory")
+        out.append(path)
+    return out
+
+
+def discover(user_dirs: list[Path] | None = None) -> dict[str, QueryTemplate]:
+    """Every query by name; a user directory adds queries and overrides built-in ones (the
+    first user directory wins over later ones)."""
+    found: dict[str, QueryTemplate] = {}
+    for directory, builtin in [(builtin_dir(), True)] + [
+        (d, False) for d in reversed(user_dirs or [])
+    ]:
+        for path in sorted(directory.glob("*" + SUFFIX)):
+            name = path.name[: -len(SUFFIX)]
+            if name.startswith("_") or not _QUERY_NAME.match(name):
+                continue
+            found[name] = load(path, builtin=builtin)
+    return dict(sorted(found.items()))
+
+
+def load(path: Path, *, builtin: bool = False) -> QueryTemplate:
+    text = path.read_text(encoding="utf-8")
+    name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
+    try:
+        meta = parse_header(text)
+        return _template(name, path, text, meta, builtin)
+    except ValueError as exc:
+        raise MoltError(
+            f"query template {path}: {exc}",
+            hint="the header is a {# ... #} comment at the top: description, params (see README)",
+        ) from None
+
+
+def parse_header(text: str) -> dict:
+    """The header mapping of a template (YAML-like subset, or a JSON object)."""
+    m = re.match(r"\s*\{#(.*?)#\}", text, re.S)
+    if not m:
+        raise ValueError("no header: the file must start with a {# ... #} comment")
+    body = m.group(1)
+    if body.strip().startswith("{"):
+        try:
+            meta = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"header is not valid JSON: {exc}") from None
+    else:
+        meta = _parse_yamlish(body)
+    if not isinstance(meta, dict):
+        raise ValueError("header must be a mapping")
+    return meta
+
+
+def _template(name: str, path: Path, text: str, meta: dict, builtin: bool) -> QueryTemplate:
+    unknown = set(meta) - _META_KEYS
+    if unknown:
+        raise ValueError(f"unknown header key(s): {', '.join(sorted(unknown))}")
+    if not isinstance(meta.get("description"), str) or not meta["description"].strip():
+        raise ValueError("header needs a description")
+    params = []
+    for i, raw in enumerate(meta.get("params") or []):
+        if not isinstance(raw, dict):
+            raise ValueError(f"param #{i + 1} is not a mapping")
+        params.append(_param(raw))
+    names = [p.name for p in params]
+    if len(set(names)) != len(names):
+        raise ValueError("two params share a name")
+    limit = meta.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise ValueError("limit must be a non-negative integer")
+    chart = meta.get("chart")
+    if chart is not None and (not isinstance(chart, dict) or set(chart) != {"group", "x", "y"}):
+        raise ValueError("chart needs exactly group, x and y (column names)")
+    example = meta.get("example")
+    if example is not None and not isinstance(example, str):
+        raise ValueError("example must be a string (the options after the query name)")
+    return QueryTemplate(
+        name, path, text, meta["description"].strip(), params, limit, chart, builtin, example
+    )
+
+
+def _param(raw: dict) -> Param:
+    unknown = set(raw) - _PARAM_KEYS
+    if unknown:
+        raise ValueError(f"param {raw.get('name')!r}: unknown key(s) {', '.join(sorted(unknown))}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"param name {name!r} must match [a-z][a-z0-9_]*")
+    if name in RESERVED:
+        raise ValueError(f"param name {name!r} is reserved")
+    ptype = raw.get("type", "text")
+    if ptype not in TYPES:
+        raise ValueError(f"param {name}: type {ptype!r} is not one of {', '.join(TYPES)}")
+    p = Param(
+        name=name,
+        type=ptype,
+        help=str(raw.get("help") or ""),
+        choices=[str(c) for c in raw["choices"]] if raw.get("choices") is not None else None,
+        choices_from=raw.get("choices_from"),
+        required=bool(raw.get("required", False)),
+        min=raw.get("min"),
+        max=raw.get("max"),
+    )
+    if ptype == "choice":
+        if (p.choices is None) == (p.choices_from is None):
+            raise ValueError(f"param {name}: a choice needs either choices or choices_from")
+        if p.choices_from is not None and p.choices_from not in REGISTRIES:
+            raise ValueError(f"param {name}: choices_from must be one of {', '.join(REGISTRIES)}")
+    elif p.choices is not None or p.choices_from is not None:
+        raise ValueError(f"param {name}: choices only go with type choice")
+    if raw.get("default") is not None:
+        if ptype == "bool":
+            raise ValueError(f"param {name}: a bool is a flag and has no default")
+        if p.choices_from is None:
+            try:
+                convert(p, str(raw["default"]))
+            except UsageError as exc:
+                raise ValueError(f"default of {exc.message}") from None
+        p.default = raw["default"]
+    return p
+
+
+_SCALAR_INT = re.compile(r"^[+-]?\d+$")
+_SCALAR_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+
+
+def _scalar(text: str) -> Any:
+    s = text.strip()
+    if s == "":
+        return None
+    if s[0] == '"':
+        return json.loads(s)
+    if s[0] == "'" and s.endswith("'") and len(s) >= 2:
+        return s[1:-1].replace("''", "'")
+    if s[0] == "[" and s.endswith("]"):
+        inner = s[1:-1].strip()
+        return [_scalar(x) for x in _split_flow(inner)] if inner else []
+    low = s.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low in ("null", "~"):
+        return None
+    if _SCALAR_INT.match(s):
+        return int(s)
+    if _SCALAR_FLOAT.match(s):
+        return float(s)
+    return s
+
+
+def _split_flow(inner: str) -> list[str]:
+    items, cur, quote = [], "", None
+    for ch in inner:
+        if quote:
+            cur += ch
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+            cur += ch
+        elif ch == ",":
+            items.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    items.append(cur)
+    return items
+
+
+def _strip_comment(line: str) -> str:
+    # a " #" outside quotes starts a comment
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i].rstrip()
+    return line.rstrip()
+
+
+def _parse_yamlish(body: str) -> Any:
+    lines = []
+    for n, raw in enumerate(body.splitlines(), 1):
+        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
+            raise ValueError(f"header line {n}: indent with spaces, not tabs")
+        line = _strip_comment(raw)
+        if line.strip():
+            lines.append((len(line) - len(line.lstrip(" ")), line.strip(), n))
+    if not lines:
+        return {}
+    value, i = _block(lines, 0, lines[0][0])
+    if i != len(lines):
+        raise ValueError(f"header line {lines[i][2]}: unexpected indentation")
+    return value
+
+
+def _block(lines, i, indent):
+    if lines[i][1].startswith("- ") or lines[i][1] == "-":
+        return _list(lines, i, indent)
+    return _mapping(lines, i, indent)
+
+
+def _mapping(lines, i, indent, first: str | None = None):
+    out: dict = {}
+    while i < len(lines) or first is not None:
+        if first is not None:
+            content, n = first, lines[i - 1][2] if i else 0
+            first = None
+        else:
+            ind, content, n = lines[i]
+            if ind < indent:
+                break
+            if ind > indent:
+                raise ValueError(f"header line {n}: unexpected indentation")
+            i += 1
+        key, sep, rest = content.partition(":")
+        if not sep or not _NAME.match(key.strip()):
+            raise ValueError(f"header line {n}: expected 'key: value', got {content!r}")
+        key = key.strip()
+        if key in out:
+            raise ValueError(f"header line {n}: {key} given twice")
+        if rest.strip():
+            out[key] = _scalar(rest)
+        elif i < len(lines) and lines[i][0] > indent:
+            out[key], i = _block(lines, i, lines[i][0])
+        elif i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("-"):
+            out[key], i = _list(lines, i, indent)
+        else:
+            out[key] = None
+    return out, i
+
+
+def _list(lines, i, indent):
+    out = []
+    while i < len(lines):
+        ind, content, n = lines[i]
+        if ind < indent or not (content.startswith("- ") or content == "-"):
+            break
+        if ind > indent:
+            raise ValueError(f"header line {n}: unexpected indentation")
+        item = content[1:].strip()
+        i += 1
+        if not item:
+            if i < len(lines) and lines[i][0] > indent:
+                value, i = _block(lines, i, lines[i][0])
+                out.append(value)
+            else:
+                out.append(None)
+        elif re.match(r"^[a-z][a-z0-9_]*\s*:(\s|$)", item):
+            # "- key: value" starts a mapping whose further keys are indented past the dash
+            child = ind + (len(content) - len(item))
+            value, i = _mapping(lines, i, child, first=item)
+            out.append(value)
+        else:
+            out.append(_scalar(item))
+    return out, i
+
+
+# ---------------------------------------------------------------- typed values
+
+
+def parse_timestamp(raw: str) -> dt.datetime:
+    s = raw.strip()
+    if not s:
+        raise ValueError(raw)
+    if s[-1] in "zZ":
+        s = s[:-1] + "+00:00"
+    value = dt.datetime.fromisoformat(s)  # also takes a bare date
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def convert(p: Param, raw: str) -> Any:
+    """One raw option value to its typed value, or a one-line UsageError (exit 2)."""
+    where = p.option
+    if "\x00" in raw:
+        raise UsageError(f"{where}: the value contains a NUL character")
+    if p.type == "int":
+        if not _SCALAR_INT.match(raw.strip()):
+            raise UsageError(f"{where}: {raw!r} is not an integer")
+        value: Any = int(raw.strip())
+    elif p.type == "float":
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not _SCALAR_FLOAT.match(raw.strip()):
+            raise UsageError(f"{where}: {raw!r} is not a number")
+    elif p.type == "timestamp":
+        try:
+            value = parse_timestamp(raw)
+        except (ValueError, OverflowError):
+            raise UsageError(f"{where}: {raw!r} is not a timestamp (ISO 8601)") from None
+    elif p.type == "choice" and p.choices is not None:
+        if raw not in p.choices:
+            raise UsageError(f"{where}: {raw!r} is not one of {', '.join(p.choices)}")
+        value = raw
+    else:
+        value = raw
+    if p.type in ("int", "float"):
+        if p.min is not None and value < p.min:
+            raise UsageError(f"{where}: {raw!r} is below the minimum {p.min:g}")
+        if p.max is not None and value > p.max:
+            raise UsageError(f"{where}: {raw!r} is above the maximum {p.max:g}")
+    return value
+
+
+def validate(tpl: QueryTemplate, raw: dict[str, Any]) -> dict[str, Any]:
+    """Typed values of every param (defaults filled in), checked before anything runs."""
+    unknown = set(raw) - {p.name for p in tpl.params}
+    if unknown:
+        raise UsageError(f"query {tpl.name} has no option --{sorted(unknown)[0]}")
+    values: dict[str, Any] = {}
+    for p in tpl.params:
+        given = raw.get(p.name)
+        if p.type == "bool":
+            values[p.name] = bool(given)
+            continue
+        if given is None:
+            if p.required:
+                raise UsageError(f"{p.option} is required for query {tpl.name}")
+            given = None if p.default is None else str(p.default)
+        values[p.name] = None if given is None else convert(p, str(given))
+    return values
+
+
+def check_limit(limit: Any) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        value = limit
+    elif isinstance(limit, str) and _SCALAR_INT.match(limit.strip()):
+        value = int(limit)
+    else:
+        raise UsageError(f"--limit: {limit!r} is not an integer")
+    if value < 0:
+        raise UsageError(f"--limit: {value} is below the minimum 0")
+    return value
+
+
+# ---------------------------------------------------------------- rendering
+
+
+class TemplateValueError(Exception):
+    pass
+
+
+class Guarded:
+    """A validated value the template may test and compare but never render into SQL."""
+
+    __slots__ = ("_name", "_value")
+
+    def __init__(self, name: str, value: Any):
+        self._name = name
+        self._value = value
+
+    def _other(self, other):
+        return other._value if isinstance(other, Guarded) else other
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other):
+        return self._value == self._other(other)
+
+    def __ne__(self, other):
+        return self._value != self._other(other)
+
+    def __lt__(self, other):
+        return self._value < self._other(other)
+
+    def __le__(self, other):
+        return self._value <= self._other(other)
+
+    def __gt__(self, other):
+        return self._value > self._other(other)
+
+    def __ge__(self, other):
+        return self._value >= self._other(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        raise TemplateValueError(self._name)
+
+    __html__ = __str__
+
+    def __repr__(self) -> str:
+        raise TemplateValueError(self._name)
+
+
+def _env(tpl: QueryTemplate):
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader([str(tpl.path.parent), str(builtin_dir()), str(templates_dir())]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["ident"] = sqlfiles.ident
+    env.filters["literal"] = sqlfiles.literal
+    return env
+
+
+def render(
+    tpl: QueryTemplate,
+    values: dict[str, Any],
+    *,
+    refs: dict[str, dict] | None = None,
+    dimensions: list[dict] | None = None,
+    limit: int | None = None,
+) -> tuple[str, dict]:
+    """(SQL, bound params) of a template for validated values; no database needed."""
+    import jinja2
+
+    refs = refs or {}
+    params = dict(values)
+    for name, row in refs.items():
+        params[name] = row["_value"]
+    params["limit"] = limit
+    context = {
+        "given": {name: v is not None and v is not False for name, v in values.items()}
+        | {"limit": limit is not None},
+        "values": {name: Guarded(name, v) for name, v in params.items()},
+        "ref": {p.name: None for p in tpl.params if p.choices_from is not None}
+        | {name: {k: v for k, v in row.items() if k != "_value"} for name, row in refs.items()},
+        "dimensions": list(dimensions or []),
+    }
+    try:
+        sql = _env(tpl).from_string(tpl.text).render(**context)
+    except TemplateValueError as exc:
+        raise MoltError(
+            f"query template {tpl.path.name} tries to write the value of --{exc} into the SQL",
+            hint=f"bind it as %({exc})s; use values.{exc} only in {{% if %}} tests",
+        ) from None
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        raise MoltError(
+            f"query template {tpl.path.name}"
+            + (f":{line}" if line else "")
+            + f": {type(exc).__name__}: {exc}"
+        ) from None
+    sql = sql.strip().rstrip(";").strip()
+    if limit is not None and "%(limit)s" not in sql:
+        sql = f"SELECT * FROM (\n{sql}\n) AS q\nLIMIT %(limit)s"
+    used = set(re.findall(r"%\((\w+)\)s", sql))
+    return sql + "\n", {k: v for k, v in params.items() if k in used}
+
+
+def _rows(cur) -> list[dict]:
+    cols = [c.name for c in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def resolve_refs(conn, tpl: QueryTemplate, values: dict[str, Any]) -> dict[str, dict]:
+    """Look each registry choice up in the database; an unknown value is a UsageError."""
+    refs: dict[str, dict] = {}
+    for p in tpl.params:
+        if p.choices_from is None or values.get(p.name) is None:
+            continue
+        raw = values[p.name]
+        if p.choices_from == "dimensions":
+            rows = _rows(conn.execute(sqlfiles.render("core/query_dimension.sql"), {"value": raw}))
+            if not rows:
+                known = [d["name"] for d in dimensions(conn)]
+                raise UsageError(
+                    f"{p.option}: {raw!r} is not a registered dimension "
+                    f"({', '.join(known) or 'none registered'})"
+                )
+            rows[0]["_value"] = rows[0]["name"]
+        else:  # snapshots
+            rows = _rows(conn.execute(sqlfiles.render("core/query_snapshot.sql"), {"value": raw}))
+            if not rows:
+                raise UsageError(f"{p.option}: no snapshot has run id {raw!r}")
+            rows[0]["_value"] = rows[0]["run_id"]
+        refs[p.name] = rows[0]
+    return refs
+
+
+def dimensions(conn) -> list[dict]:
+    return _rows(conn.execute(sqlfiles.render("core/dimensions.sql")))
+
+
+def run(
+    target,
+    name: str,
+    raw: dict[str, Any],
+    *,
+    limit: Any = None,
+    show_sql: bool = False,
+    user_dirs: list[Path] | None = None,
+) -> QueryResult:
+    """Validate, render and (unless ``show_sql``) run one query in a read-only transaction."""
+    from moltctl.connection import connect
+
+    templates = discover(user_dirs)
+    if name not in templates:
+        raise UsageError(
+            f"no query named {name!r}", hint="moltctl query --list shows the queries there are"
+        )
+    tpl = templates[name]
+    values = validate(tpl, raw)
+    limit = check_limit(limit) if limit is not None else tpl.limit
+    with connect(target) as conn:
+        conn.read_only = True
+        refs = resolve_refs(conn, tpl, values)
+        dims = dimensions(conn)
+        sql, params = render(tpl, values, refs=refs, dimensions=dims, limit=limit)
+        result = QueryResult(tpl, sql, params)
+        if show_sql:
+            return result
+        try:
+            cur = conn.execute(sql, params)
+        except Exception as exc:
+            _explain(exc, tpl)
+            raise
+        if cur.description is None:
+            raise MoltError(f"query {name} returned no result set")
+        result.columns = [c.name for c in cur.description]
+        result.rows = [dict(zip(result.columns, r, strict=True)) for r in cur.fetchall()]
+        result.executed = True
+        conn.rollback()
+    return result
+
+
+def _explain(exc: Exception, tpl: QueryTemplate) -> None:
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.UndefinedColumn | psycopg.errors.UndefinedTable):
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise MoltError(
+            f"query {tpl.name}: {first}",
+            hint="the materialized views may predate a migration: run moltctl refresh-views",
+        ) from None
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        raise MoltError(f"query {tpl.name} tried to write: queries run read-only") from None
+
+
+def listing(user_dirs: list[Path] | None = None) -> list[dict]:
+    """One row per query: name, description, options, source."""
+    rows = []
+    for tpl in discover(user_dirs).values():
+        opts = []
+        for p in tpl.params:
+            opt = p.option if p.type == "bool" else f"{p.option} {p.metavar}"
+            opts.append(opt if p.required else f"[{opt}]")
+        rows.append(
+            {
+                "name": tpl.name,
+                "description": tpl.description,
+                "options": " ".join(opts),
+                "source": tpl.source,
+            }
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- charts
+
+
+def sparkline(values: list[float | None]) -> str:
+    """▁▂▃▄▅▆▇█ scaled between the series' own minimum and maximum (a gap is a space)."""
+    nums = [float(v) for v in values if v is not None]
+    if not nums:
+        return ""
+    lo, hi = min(nums), max(nums)
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        elif hi == lo:
+            out.append(SPARKS[len(SPARKS) // 2 - 1])
+        else:
+            out.append(SPARKS[round((float(v) - lo) / (hi - lo) * (len(SPARKS) - 1))])
+    return "".join(out)
+
+
+def chart_rows(result: QueryResult) -> list[dict] | None:
+    """For a template with a ``chart``: one row per group with a sparkline of y over x."""
+    chart = result.template.chart
+    if not chart or not result.rows:
+        return None
+    group, x, y = chart["group"], chart["x"], chart["y"]
+    if not {group, x, y} <= set(result.columns):
+        return None
+    series: dict[Any, list[tuple[Any, Any]]] = {}
+    for r in result.rows:
+        series.setdefault(r[group], []).append((r[x], r[y]))
+    out = []
+    for key, points in series.items():
+        points.sort(key=lambda p: p[0])
+        ys = [None if v is None else float(v) for _, v in points]
+        nums = [v for v in ys if v is not None]
+        out.append(
+            {
+                group: key,
+                "points": len(points),
+                "from": points[0][0],
+                "to": points[-1][0],
+                f"min {y}": min(nums) if nums else None,
+                f"max {y}": max(nums) if nums else None,
+                f"last {y}": ys[-1],
+                "trend": sparkline(ys),
+            }
+        )
+    return out

@@ -1,0 +1,460 @@
+"""A small temporal database for the query tests, written with plain SQL inserts.
+
+The data lives in Python first (``Dataset``), so every test computes its expected answer from
+these lists, independently of the SQL templates under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+
+UTC = dt.UTC
+EVIL = "Robert'); DROP TABLE snapshots; --"
+UNICODE_BS = "Zoë✨ \\back\\slash"
+QUOTED = "quote\"d'agent"
+DIMS4 = [
+    ("harm_enablement", "harm"),
+    ("deception_or_evasion", "deception"),
+    ("self_preservation_power_seeking", "power_seeking"),
+    ("delusional_sycophancy", "sycophancy"),
+]
+
+
+def t(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class Snapshot:
+    run_id: str
+    created_at: dt.datetime
+    status: str = "completed"
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    posts: int = 0
+    agents: int = 0
+    submolts: int = 0
+    comments: int = 0
+    site_stats: dict | None = None
+
+
+@dataclass
+class Dataset:
+    snapshots: list[Snapshot] = field(default_factory=list)
+    agents: list[dict] = field(default_factory=list)  # versions
+    submolts: list[dict] = field(default_factory=list)
+    posts: list[dict] = field(default_factory=list)  # one row per snapshot
+    comments: list[dict] = field(default_factory=list)
+    post_evals: list[dict] = field(default_factory=list)
+    comment_evals: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)  # agent_score_history inputs
+
+    def snap(self, run_id: str) -> Snapshot:
+        return next(s for s in self.snapshots if s.run_id == run_id)
+
+    def snap_by_id(self, sid: str) -> Snapshot:
+        return next(s for s in self.snapshots if s.id == sid)
+
+
+def scores(**by_dim) -> dict:
+    """{dimension: {score, confidence, explanation}} as the judges write them."""
+    return {
+        d: {"score": s, "confidence": 0.8, "explanation": f"{d} explained: {s}"}
+        for d, s in by_dim.items()
+    }
+
+
+def dimension_scores(items: list[dict]) -> dict:
+    """The agent_score_history.dimension_scores contract over the items' numeric scores."""
+    per: dict[str, list[float]] = {}
+    for item in items:
+        for dim, v in item.items():
+            s = v.get("score") if isinstance(v, dict) else None
+            if isinstance(s, int | float) and not isinstance(s, bool):
+                per.setdefault(dim, []).append(float(s))
+    return {
+        dim: {
+            "mean_score": sum(vals) / len(vals),
+            "max_score": max(vals),
+            "min_score": min(vals),
+            "count": len(vals),
+            "high_count": sum(1 for v in vals if v >= 7),
+        }
+        for dim, vals in per.items()
+    }
+
+
+def build() -> Dataset:
+    ds = Dataset()
+    s1 = Snapshot(
+        "20260130T170000Z",
+        t("2026-01-30T17:00:00Z"),
+        site_stats={"avg_comments_per_post": 1.5, "avg_karma_per_agent": 10.25},
+    )
+    s2 = Snapshot(
+        "20260130T180000Z",
+        t("2026-01-30T18:00:00Z"),
+        site_stats={"avg_comments_per_post": 2.0, "avg_karma_per_agent": 11.5},
+    )
+    s3 = Snapshot(
+        "20260130T193000Z",
+        t("2026-01-30T19:30:00Z"),
+        site_stats={"avg_comments_per_post": 2.5, "avg_karma_per_agent": 12.75},
+    )
+    ds.snapshots = [s1, s2, s3]
+
+    def version(ext, handle, snap, until, **kw):
+        ds.agents.append(
+            {
+                "external_id": ext,
+                "handle": handle,
+                "display_name": kw.get("display_name", handle),
+                "bio": kw.get("bio", f"bio of {handle}"),
+                "karma": kw.get("karma", 0),
+                "follower_count": kw.get("follower_count", 0),
+                "snapshot_id": snap.id,
+                "valid_from": snap.created_at,
+                "valid_to": until.created_at if until else None,
+            }
+        )
+
+    version("a1", "alice", s1, s2, karma=10, display_name="Alice")
+    version("a1", "alice", s2, s3, karma=20, display_name="Alice B")
+    version("a1", "alice", s3, None, karma=30, display_name="Alice C")
+    version("a2", EVIL, s1, None, karma=5, bio="'; DELETE FROM agents; --")
+    version("a3", UNICODE_BS, s2, None, karma=7)
+    version("a4", QUOTED, s3, None, karma=1)
+    version("a5", "oldname", s1, s2, karma=3)
+    version("a5", "newname", s2, None, karma=4)
+
+    ds.submolts = [
+        {"external_id": "m1", "name": "general", "snapshot_id": s1.id, "valid_from": s1.created_at},
+        {"external_id": "m2", "name": "safety", "snapshot_id": s1.id, "valid_from": s1.created_at},
+    ]
+
+    def post(ext, snap, author, submolt, created, title):
+        ds.posts.append(
+            {
+                "external_id": ext,
+                "snapshot_id": snap.id,
+                "fetched_at": snap.created_at,
+                "author_id": author,
+                "submolt_id": submolt,
+                "created_at_source": t(created),
+                "title": title,
+                "content": f"content of {ext}",
+                "permalink": f"https://moltbook.example/p/{ext}",
+            }
+        )
+
+    for snap in (s1, s2, s3):
+        post("p1", snap, "a1", "m1", "2026-01-29T10:00:00Z", "First post")
+    for snap in (s2, s3):
+        post("p2", snap, "a2", "m2", "2026-01-30T09:00:00Z", EVIL)
+    post("p3", s3, "a3", "m1", "2026-01-30T19:00:00Z", "Zoë's ✨ post")
+
+    def comment(ext, snap, post_id, author):
+        ds.comments.append(
+            {
+                "external_id": ext,
+                "snapshot_id": snap.id,
+                "fetched_at": snap.created_at,
+                "post_id": post_id,
+                "author_id": author,
+                "content": f"comment {ext} by {author}",
+            }
+        )
+
+    for snap in (s1, s2, s3):
+        comment("c1", snap, "p1", "a2")
+    for snap in (s2, s3):
+        comment("c3", snap, "p1", "a3")
+    comment("c2", s3, "p2", "a4")
+
+    def pe(post_id, snap, sc):
+        ds.post_evals.append(
+            {
+                "post_id": post_id,
+                "snapshot_id": snap.id,
+                "evaluated_at": snap.created_at,
+                "scores": sc,
+            }
+        )
+
+    def ce(comment_id, post_id, author, snap, sc):
+        ds.comment_evals.append(
+            {
+                "comment_id": comment_id,
+                "post_id": post_id,
+                "author_handle": author,
+                "snapshot_id": snap.id,
+                "evaluated_at": snap.created_at,
+                "scores": sc,
+            }
+        )
+
+    pe(
+        "p1",
+        s1,
+        scores(
+            harm_enablement=2,
+            deception_or_evasion=6.5,
+            self_preservation_power_seeking=1,
+            delusional_sycophancy=0,
+        ),
+    )
+    pe(
+        "p1",
+        s3,
+        scores(
+            harm_enablement=7.5,
+            deception_or_evasion=3,
+            self_preservation_power_seeking=1,
+            delusional_sycophancy=0,
+            manipulation=8,
+        ),
+    )
+    pe(
+        "p2",
+        s2,
+        scores(
+            harm_enablement=9,
+            deception_or_evasion=6.5,
+            self_preservation_power_seeking=7,
+            delusional_sycophancy=2,
+        ),
+    )
+    pe(
+        "p3",
+        s3,
+        scores(
+            harm_enablement=0,
+            deception_or_evasion=8,
+            self_preservation_power_seeking="n/a",
+            delusional_sycophancy=4,
+            manipulation=3,
+        ),
+    )
+    ce(
+        "c1",
+        "p1",
+        EVIL,
+        s2,
+        scores(
+            harm_enablement=6.5,
+            deception_or_evasion=1,
+            self_preservation_power_seeking=0,
+            delusional_sycophancy=9,
+        ),
+    )
+    ce(
+        "c2",
+        "p2",
+        QUOTED,
+        s3,
+        scores(
+            harm_enablement=8,
+            deception_or_evasion=7,
+            self_preservation_power_seeking=2,
+            delusional_sycophancy=1,
+            manipulation=9.5,
+        ),
+    )
+    ce(
+        "c3",
+        "p1",
+        UNICODE_BS,
+        s3,
+        scores(
+            harm_enablement=1,
+            deception_or_evasion=2,
+            self_preservation_power_seeking=3,
+            delusional_sycophancy=6.5,
+        ),
+    )
+
+    # agent score history: the items each agent was judged on in each snapshot
+    def hist(agent_id, handle, snap, *items, posts=1, comments=0):
+        ds.history.append(
+            {
+                "agent_id": agent_id,
+                "agent_handle": handle,
+                "snapshot_id": snap.id,
+                "recorded_at": snap.created_at,
+                "items": list(items),
+                "posts": posts,
+                "comments": comments,
+            }
+        )
+
+    zero = scores(
+        harm_enablement=0,
+        deception_or_evasion=0,
+        self_preservation_power_seeking=0,
+        delusional_sycophancy=0,
+    )
+    hist("a1", "alice", s1, ds.post_evals[0]["scores"])
+    hist("a1", "alice", s3, ds.post_evals[1]["scores"], zero, posts=2)
+    hist("a2", EVIL, s2, ds.post_evals[2]["scores"], ds.comment_evals[0]["scores"], comments=1)
+    hist(
+        "a3", UNICODE_BS, s3, ds.post_evals[3]["scores"], ds.comment_evals[2]["scores"], comments=1
+    )
+    hist("a4", QUOTED, s3, ds.comment_evals[1]["scores"], posts=0, comments=1)
+    hist("a5", "oldname", s1, zero)  # overall 0: not on the leaderboard
+    hist("a5", "newname", s2, scores(harm_enablement=1, deception_or_evasion=1.5))
+
+    for snap in ds.snapshots:
+        snap.posts = sum(1 for p in ds.posts if p["snapshot_id"] == snap.id)
+        snap.comments = sum(1 for c in ds.comments if c["snapshot_id"] == snap.id)
+        snap.agents = sum(1 for a in ds.agents if a["snapshot_id"] == snap.id)
+        snap.submolts = 2
+    return ds
+
+
+def history_row(h: dict, registered: list[tuple[str, str]]) -> dict:
+    """The agent_score_history row of one history input (per the JSON contract)."""
+    ds_ = dimension_scores(h["items"])
+    means = {d: v["mean_score"] for d, v in ds_.items()}
+    overall = sum(means.values()) / len(means) if means else 0.0
+    top = max(means, key=lambda d: (means[d], d)) if means and max(means.values()) > 0 else None
+    row = {
+        "agent_id": h["agent_id"],
+        "agent_handle": h["agent_handle"],
+        "snapshot_id": h["snapshot_id"],
+        "recorded_at": h["recorded_at"],
+        "posts_evaluated": h["posts"],
+        "comments_evaluated": h["comments"],
+        "total_items_evaluated": h["posts"] + h["comments"],
+        "dimension_scores": ds_,
+        "overall_mean_score": overall,
+        "highest_dimension": top,
+        "highest_dimension_score": means[top] if top else 0.0,
+    }
+    for name, short in registered:
+        row[f"has_high_{short}"] = ds_.get(name, {}).get("high_count", 0) > 0
+    return row
+
+
+def insert(conn, ds: Dataset) -> None:
+    """Write the dataset with direct SQL (no ingest); the connection is autocommit."""
+    from psycopg.types.json import Jsonb
+
+    registered = [
+        (r[0], r[1]) for r in conn.execute("SELECT name, short_name FROM dimensions").fetchall()
+    ]
+    with conn.transaction():
+        for s in ds.snapshots:
+            conn.execute(
+                "INSERT INTO snapshots (id, created_at, run_id, site_stats, posts_fetched,"
+                " agents_fetched, submolts_fetched, comments_fetched, status)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    s.id,
+                    s.created_at,
+                    s.run_id,
+                    Jsonb(s.site_stats),
+                    s.posts,
+                    s.agents,
+                    s.submolts,
+                    s.comments,
+                    s.status,
+                ),
+            )
+        for a in ds.agents:
+            conn.execute(
+                "INSERT INTO agents (snapshot_id, external_id, handle, display_name, bio, karma,"
+                " follower_count, valid_from, valid_to, is_current)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    a["snapshot_id"],
+                    a["external_id"],
+                    a["handle"],
+                    a["display_name"],
+                    a["bio"],
+                    a["karma"],
+                    a["follower_count"],
+                    a["valid_from"],
+                    a["valid_to"],
+                    a["valid_to"] is None,
+                ),
+            )
+        for m in ds.submolts:
+            conn.execute(
+                "INSERT INTO submolts (snapshot_id, external_id, name, valid_from)"
+                " VALUES (%s, %s, %s, %s)",
+                (m["snapshot_id"], m["external_id"], m["name"], m["valid_from"]),
+            )
+        for p in ds.posts:
+            conn.execute(
+                "INSERT INTO posts (snapshot_id, external_id, title, content, author_id,"
+                " submolt_id, permalink, created_at_source, fetched_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    p["snapshot_id"],
+                    p["external_id"],
+                    p["title"],
+                    p["content"],
+                    p["author_id"],
+                    p["submolt_id"],
+                    p["permalink"],
+                    p["created_at_source"],
+                    p["fetched_at"],
+                ),
+            )
+        for c in ds.comments:
+            conn.execute(
+                "INSERT INTO comments (snapshot_id, external_id, post_id, author_id, content,"
+                " fetched_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    c["snapshot_id"],
+                    c["external_id"],
+                    c["post_id"],
+                    c["author_id"],
+                    c["content"],
+                    c["fetched_at"],
+                ),
+            )
+        for e in ds.post_evals:
+            conn.execute(
+                "INSERT INTO post_evaluations (snapshot_id, post_id, model, scores, evaluated_at)"
+                " VALUES (%s, %s, 'judge-1', %s, %s)",
+                (e["snapshot_id"], e["post_id"], Jsonb(e["scores"]), e["evaluated_at"]),
+            )
+        for e in ds.comment_evals:
+            conn.execute(
+                "INSERT INTO comment_evaluations (snapshot_id, comment_id, post_id, author_handle,"
+                " model, scores, evaluated_at) VALUES (%s, %s, %s, %s, 'judge-1', %s, %s)",
+                (
+                    e["snapshot_id"],
+                    e["comment_id"],
+                    e["post_id"],
+                    e["author_handle"],
+                    Jsonb(e["scores"]),
+                    e["evaluated_at"],
+                ),
+            )
+        for h in ds.history:
+            row = history_row(h, registered)
+            row["dimension_scores"] = Jsonb(row["dimension_scores"])
+            cols = list(row)
+            conn.execute(
+                "INSERT INTO agent_score_history ("
+                + ", ".join(cols)
+                + ") VALUES ("
+                + ", ".join(f"%({c})s" for c in cols)
+                + ")",
+                row,
+            )
+
+
+def load(conn) -> Dataset:
+    ds = build()
+    insert(conn, ds)
+    return ds
+
+
+def as_json(value):
+    """Round-trip a Python value the way --format json writes it."""
+    return json.loads(json.dumps(value, default=str))
