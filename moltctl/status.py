@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moltctl import migrations, schema, sqlfiles
+from moltctl import migrations, partitions, schema, sqlfiles
 
 
 def _rows(cur) -> list[dict]:
@@ -53,4 +53,4 @@ def gather(target) -> dict:
 
 
 # other modules (partitions) add sections to status by registering a function here
-_extensions: list = []
+_extensions: list = [partitions.status_section]

@@ -1,0 +1,84 @@
+"""create-partition."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from moltctl.cli.common import info, state
+from moltctl.cli.output import Format, FormatOption, render
+
+
+def create_partition(
+    ctx: typer.Context,
+    table: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--table",
+            "-t",
+            help="A partitioned table (repeatable). Default: all of them.",
+            show_default=False,
+        ),
+    ] = None,
+    months_ahead: Annotated[
+        int | None,
+        typer.Option(
+            "--months-ahead",
+            help="Months after the first one to create. Default: 3, or 0 with --month.",
+            show_default=False,
+        ),
+    ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            "--month",
+            help="First month to create, YYYY-MM (default: the current month).",
+            show_default=False,
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option("--lock-timeout", help="Seconds to wait for an ingest or purge to finish."),
+    ] = 0.0,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Create missing monthly partitions (idempotent); move matching rows out of the default one.
+
+    Each new partition gets the parent's indexes. If the default partition already holds rows
+    of the new month, they are moved into it in the same transaction. Takes the maintenance
+    lock exclusively (exit 3 if an ingest or purge holds it).
+
+    Example: moltctl create-partition --months-ahead 6
+    """
+    from moltctl import partitions
+
+    st = state(ctx)
+    changes = partitions.create_partitions(
+        st.target(), tables=table, months_ahead=months_ahead, month=month, lock_timeout=lock_timeout
+    )
+    made = [c for c in changes if c.action in ("created", "moved")]
+    moved = sum(c.moved_rows for c in changes)
+    info(
+        f"created {len(made)} partition(s)"
+        + (f", moved {moved} row(s) out of default partitions" if moved else "")
+        + f"; {len(changes) - len(made)} already there",
+        quiet=st.quiet,
+    )
+    if st.quiet:
+        return
+    rows = [
+        {
+            "table": c.table,
+            "partition": c.partition,
+            "range": f"[{c.lower:%Y-%m-%d}, {c.upper:%Y-%m-%d})",
+            "action": c.action,
+            "moved_rows": c.moved_rows,
+        }
+        for c in changes
+    ]
+    render(rows, fmt, title="partitions")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("create-partition")(create_partition)

@@ -1,0 +1,306 @@
+"""``purge``: remove the snapshots older than a cutoff and everything that belongs only to them.
+
+The retained window starts at the *effective cutoff*: the last snapshot at or before the
+requested cutoff (it answers the moments just after the cutoff, so it stays). Then, as small
+committed steps, each idempotent, so that a purge killed at any moment leaves a consistent
+database and re-running it finishes the job:
+
+1. SCD2 versions (agents, submolts) that ended at or before the effective cutoff are deleted:
+   they answer no question about a moment inside the window. Versions reaching into the
+   window, current ones included, stay.
+2. Each month wholly before the cutoff, oldest first, in ONE transaction: its partition of every
+   partitioned table is dropped (``--detach``: detached and kept as ``archived_<partition>``),
+   the month's rows in a default partition are deleted, and the old snapshots that no retained
+   version references are deleted.
+3. The rest (the boundary month, a default partition, a legacy range): whole snapshots at a
+   time, oldest first, in transactions of about ``batch_size`` rows: every row of those
+   snapshots, then the snapshot rows themselves (unless a retained version references them).
+4. The remaining unreferenced old snapshots.
+
+So at any moment every old snapshot row is either complete or gone, except the *anchors*: old
+snapshots kept only because a retained version references them (agents/submolts have no
+cascade). Their content rows (posts, comments, evaluations, score history) are outside the
+window and go; the snapshot row stays as the versions' provenance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from moltctl import partitions, sqlfiles
+from moltctl.errors import MoltError, UsageError
+
+VERSIONED = ("agents", "submolts")
+ORDER = ("snapshots", *VERSIONED, *partitions.PARTITIONED)
+DEFAULT_BATCH = 10_000
+_NIL = uuid.UUID(int=0)
+_MINUS_INFINITY = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class PurgeResult:
+    requested_cutoff: dt.datetime | None
+    cutoff: dt.datetime | None  # effective: the oldest snapshot kept
+    dry_run: bool
+    detach: bool
+    removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ORDER, 0))
+    partitions: dict[str, list[str]] = field(default_factory=dict)  # table -> dropped/detached
+    anchors: int = 0  # old snapshots kept for the retained versions that reference them
+    steps: int = 0
+    cancelled: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
+
+    def rows(self) -> list[dict]:
+        verb = "partitions_detached" if self.detach else "partitions_dropped"
+        return [
+            {
+                "table": t,
+                "rows_removed": self.removed.get(t, 0),
+                verb: len(self.partitions.get(t, [])),
+            }
+            for t in ORDER
+        ]
+
+
+def _one(conn, template: str, params: dict | None = None, **ctx):
+    return conn.execute(sqlfiles.render(template, **ctx), params).fetchone()[0]
+
+
+def resolve_cutoff(conn, days: float | None, before: dt.datetime | None) -> dt.datetime:
+    if (days is None) == (before is None):
+        raise UsageError("give exactly one of --days N or --before TIMESTAMP")
+    if before is not None:
+        if before.tzinfo is None:
+            raise UsageError("--before needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+        return before
+    if days < 0:
+        raise UsageError("--days must be 0 or more")
+    return _one(conn, "retention/cutoff.sql", {"days": days})
+
+
+def _droppable(conn, cutoff: dt.datetime) -> list[tuple[dt.datetime, dt.datetime, list]]:
+    """Monthly (and legacy) partitions wholly before the cutoff, grouped by range, oldest first."""
+    groups: dict[tuple, list] = {}
+    for p in partitions.bounds(conn):
+        if not p.is_default and p.upper <= cutoff:
+            groups.setdefault((p.lower, p.upper), []).append(p)
+    return [(lo, hi, groups[(lo, hi)]) for lo, hi in sorted(groups)]
+
+
+def _defaults(conn) -> dict[str, str]:
+    return {p.table: p.partition for p in partitions.bounds(conn) if p.is_default}
+
+
+def plan(conn, cutoff: dt.datetime, *, detach: bool = False) -> PurgeResult:
+    """What a purge up to ``cutoff`` would remove (rows per table, partitions); changes nothing."""
+    effective = _one(conn, "retention/effective_cutoff.sql", {"cutoff": cutoff})
+    result = PurgeResult(cutoff, effective, dry_run=True, detach=detach)
+    if effective is None:
+        return result
+    params = {"cutoff": effective}
+    for table in VERSIONED:
+        result.removed[table] = _one(conn, "retention/versions_count.sql.j2", params, table=table)
+    removable, anchors = conn.execute(
+        sqlfiles.render("retention/snapshots_count.sql"), params
+    ).fetchone()
+    result.removed["snapshots"] = removable
+    result.anchors = anchors
+    dropped: dict[str, list[str]] = {}
+    for _lo, _hi, parts in _droppable(conn, effective):
+        for p in parts:
+            dropped.setdefault(p.table, []).append(p.partition)
+            result.removed[p.table] += _one(
+                conn, "retention/partition_count.sql.j2", partition=p.partition
+            )
+    result.partitions = dropped
+    for table in partitions.PARTITIONED:
+        result.removed[table] += _one(
+            conn,
+            "retention/rows_count.sql.j2",
+            {"cutoff": effective, "dropped": dropped.get(table, [])},
+            table=table,
+        )
+    return result
+
+
+def _archived_name(partition: str) -> str:
+    return ("archived_" + partition)[:63]
+
+
+def _drop_month(conn, lo, hi, parts, result: PurgeResult, defaults: dict[str, str]) -> None:
+    """One transaction: the month's partitions, its default-partition rows, its snapshots."""
+    with conn.transaction():
+        for p in parts:
+            n = _one(conn, "retention/partition_count.sql.j2", partition=p.partition)
+            if result.detach:
+                sql = sqlfiles.render(
+                    "retention/partition_detach.sql.j2",
+                    table=p.table,
+                    partition=p.partition,
+                    archived=_archived_name(p.partition),
+                )
+                for _, stmt in sqlfiles.split_statements(sql):
+                    conn.execute(stmt)
+                archived = _archived_name(p.partition)
+                for (fk,) in conn.execute(
+                    sqlfiles.render("retention/foreign_keys.sql"), {"table": archived}
+                ).fetchall():
+                    conn.execute(
+                        sqlfiles.render(
+                            "retention/drop_constraint.sql.j2", table=archived, constraint=fk
+                        )
+                    )
+            else:
+                conn.execute(
+                    sqlfiles.render("retention/partition_drop.sql.j2", partition=p.partition)
+                )
+            result.removed[p.table] += n
+            result.partitions.setdefault(p.table, []).append(p.partition)
+        for table, default in defaults.items():
+            result.removed[table] += conn.execute(
+                sqlfiles.render(
+                    "retention/default_range_delete.sql.j2",
+                    default=default,
+                    key=partitions.PARTITIONED[table],
+                ),
+                {"lower": lo, "upper": hi},
+            ).rowcount
+        result.removed["snapshots"] += conn.execute(
+            sqlfiles.render("retention/snapshots_delete.sql.j2", by_ids=False),
+            {"cutoff": result.cutoff, "upto": hi},
+        ).rowcount
+    result.steps += 1
+
+
+def _boundary(conn, result: PurgeResult, batch_size: int, pause: float) -> None:
+    """Whole snapshots at a time, oldest first, about ``batch_size`` rows per transaction."""
+    after_ts, after_id = _MINUS_INFINITY, _NIL
+    per_step = 1
+    while True:
+        rows = conn.execute(
+            sqlfiles.render("retention/snapshots_next.sql"),
+            {
+                "cutoff": result.cutoff,
+                "after_ts": after_ts,
+                "after_id": after_id,
+                "limit": per_step,
+            },
+        ).fetchall()
+        if not rows:
+            return
+        ids = [r[0] for r in rows]
+        removed = 0
+        with conn.transaction():
+            for table in partitions.PARTITIONED:
+                n = conn.execute(
+                    sqlfiles.render("retention/rows_delete.sql.j2", table=table), {"ids": ids}
+                ).rowcount
+                result.removed[table] += n
+                removed += n
+            result.removed["snapshots"] += conn.execute(
+                sqlfiles.render("retention/snapshots_delete.sql.j2", by_ids=True),
+                {"cutoff": result.cutoff, "ids": ids},
+            ).rowcount
+        result.steps += 1
+        after_id, after_ts = rows[-1]
+        # aim the next step at about batch_size rows (at least one snapshot, grow at most 4x)
+        if removed:
+            per_step = max(1, min(per_step * 4, per_step * batch_size // removed))
+        else:
+            per_step = min(per_step * 4, 10_000)
+        if pause:
+            time.sleep(pause)
+
+
+def purge(
+    target,
+    *,
+    days: float | None = None,
+    before: dt.datetime | None = None,
+    dry_run: bool = False,
+    detach: bool = False,
+    batch_size: int = DEFAULT_BATCH,
+    lock_timeout: float = 0.0,
+    pause: float = 0.0,
+    confirm=None,
+    on_step=None,
+) -> PurgeResult:
+    """Purge everything before the cutoff (``days`` before the server's now, or ``before``).
+
+    Holds the maintenance lock exclusively (LockedError, exit 3, if an ingest, another purge
+    or create-partition holds it). ``confirm(plan) -> bool`` is asked before anything is
+    removed (None: no question). ``pause`` seconds are slept between boundary steps.
+    """
+    from moltctl import locks
+    from moltctl.connection import connect
+
+    if batch_size < 1:
+        raise UsageError("--batch-size must be 1 or more")
+    if dry_run:
+        with connect(target, autocommit=True) as conn:
+            cutoff = resolve_cutoff(conn, days, before)
+            return plan(conn, cutoff, detach=detach)
+    with (
+        locks.advisory_lock(target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout),
+        connect(target, autocommit=True, application_name="moltctl purge") as conn,
+    ):
+        # a DROP waits for readers of the table, and new readers queue behind it: bound that
+        conn.execute(sqlfiles.render("retention/lock_timeout.sql"), {"value": "30s"})
+        cutoff = resolve_cutoff(conn, days, before)
+        if confirm is not None:
+            preview = plan(conn, cutoff, detach=detach)
+            if not confirm(preview):
+                preview.cancelled = True
+                return preview
+        effective = _one(conn, "retention/effective_cutoff.sql", {"cutoff": cutoff})
+        result = PurgeResult(cutoff, effective, dry_run=False, detach=detach)
+        if effective is None:
+            return result
+        # 1. versions that end before the window
+        with conn.transaction():
+            for table in VERSIONED:
+                result.removed[table] += conn.execute(
+                    sqlfiles.render("retention/versions_delete.sql.j2", table=table),
+                    {"cutoff": effective},
+                ).rowcount
+        result.steps += 1
+        # 2. whole months
+        defaults = _defaults(conn)
+        for lo, hi, parts in _droppable(conn, effective):
+            _drop_month(conn, lo, hi, parts, result, defaults)
+            if on_step:
+                on_step(result)
+        # 3. the boundary, whole snapshots at a time
+        _boundary(conn, result, batch_size, pause)
+        # 4. whatever old snapshot is left unreferenced
+        with conn.transaction():
+            result.removed["snapshots"] += conn.execute(
+                sqlfiles.render("retention/snapshots_delete.sql.j2", by_ids=False),
+                {"cutoff": effective, "upto": effective},
+            ).rowcount
+            result.anchors = conn.execute(
+                sqlfiles.render("retention/snapshots_count.sql"), {"cutoff": effective}
+            ).fetchone()[1]
+        return result
+
+
+def parse_before(text: str) -> dt.datetime:
+    """``--before``: an ISO timestamp with a zone (``Z`` accepted); UsageError otherwise."""
+    try:
+        ts = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--before must be an ISO timestamp such as 2026-01-01T00:00:00Z, got {text!r}"
+        ) from None
+    if ts.tzinfo is None:
+        raise UsageError("--before needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+    return ts
+
+
+__all__ = ["MoltError", "PurgeResult", "plan", "purge", "parse_before", "resolve_cutoff"]
