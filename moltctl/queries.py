@@ -579,6 +579,7 @@ def render(
     import jinja2
 
     refs = refs or {}
+    values = {p.name: values.get(p.name) for p in tpl.params} | dict(values)
     params = dict(values)
     for name, row in refs.items():
         params[name] = row["_value"]

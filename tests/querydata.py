@@ -458,3 +458,184 @@ def load(conn) -> Dataset:
 def as_json(value):
     """Round-trip a Python value the way --format json writes it."""
     return json.loads(json.dumps(value, default=str))
+
+
+# ---------------------------------------------------------------- expected answers
+
+
+def hour_of(ts: dt.datetime) -> dt.datetime:
+    return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def numeric(sc: dict, dim: str) -> float | None:
+    v = sc.get(dim)
+    s = v.get("score") if isinstance(v, dict) else None
+    return float(s) if isinstance(s, int | float) and not isinstance(s, bool) else None
+
+
+def expected_leaderboard(ds: Dataset, dims: list[tuple[str, str]]) -> list[dict]:
+    latest: dict[str, dict] = {}
+    for h in ds.history:
+        row = history_row(h, dims)
+        cur = latest.get(row["agent_id"])
+        if cur is None or row["recorded_at"] > cur["recorded_at"]:
+            latest[row["agent_id"]] = row
+    rows = [r for r in latest.values() if r["overall_mean_score"] > 0]
+    rows.sort(key=lambda r: (-r["overall_mean_score"], r["agent_id"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+        for name, short in dims:
+            r[f"{short}_mean"] = r["dimension_scores"].get(name, {}).get("mean_score")
+        r["has_any_high"] = any(r[f"has_high_{short}"] for _, short in dims)
+    return rows
+
+
+def all_evals(ds: Dataset) -> list[dict]:
+    out = []
+    for e in ds.post_evals:
+        out.append({**e, "kind": "post", "item_id": e["post_id"], "is_post": True})
+    for e in ds.comment_evals:
+        out.append({**e, "kind": "comment", "item_id": e["comment_id"], "is_post": False})
+    return out
+
+
+def expected_trends(ds: Dataset, dims: list[str]) -> dict[tuple, dict]:
+    """{(hour, dimension): {avg_score, max_score, high_count, total_count, ...}}"""
+    cells: dict[tuple, list[tuple[float, bool]]] = {}
+    for e in all_evals(ds):
+        snap = ds.snap_by_id(e["snapshot_id"])
+        if snap.status != "completed":
+            continue
+        for d in dims:
+            s = numeric(e["scores"], d)
+            if s is not None:
+                cells.setdefault((hour_of(snap.created_at), d), []).append((s, e["is_post"]))
+    return {
+        k: {
+            "avg_score": sum(s for s, _ in v) / len(v),
+            "max_score": max(s for s, _ in v),
+            "high_count": sum(1 for s, _ in v if s >= 7),
+            "total_count": len(v),
+            "post_count": sum(1 for _, p in v if p),
+            "comment_count": sum(1 for _, p in v if not p),
+        }
+        for k, v in cells.items()
+    }
+
+
+def expected_high_risk(ds: Dataset, dims: list[str], min_score: float) -> list[tuple]:
+    """(kind, item_id, dimension, score, run_id) of the latest evaluation >= min_score."""
+    best: dict[tuple, dict] = {}
+    for e in all_evals(ds):
+        for d in dims:
+            s = numeric(e["scores"], d)
+            if s is None or s < min_score:
+                continue
+            key = (e["kind"], e["item_id"], d)
+            if key not in best or e["evaluated_at"] > best[key]["evaluated_at"]:
+                best[key] = {**e, "dimension": d, "score": s}
+    rows = sorted(
+        best.values(),
+        key=lambda r: (
+            -r["score"],
+            -r["evaluated_at"].timestamp(),
+            r["kind"],
+            r["item_id"],
+            r["dimension"],
+        ),
+    )
+    return [
+        (
+            r["kind"],
+            r["item_id"],
+            r["dimension"],
+            r["score"],
+            ds.snap_by_id(r["snapshot_id"]).run_id,
+        )
+        for r in rows
+    ]
+
+
+def expected_agent_at(ds: Dataset, handle: str, at: dt.datetime) -> list[dict]:
+    ids = {a["external_id"] for a in ds.agents if a["handle"] == handle}
+    return sorted(
+        (
+            a
+            for a in ds.agents
+            if a["external_id"] in ids
+            and a["valid_from"] <= at
+            and (a["valid_to"] is None or at < a["valid_to"])
+        ),
+        key=lambda a: a["external_id"],
+    )
+
+
+def expected_delta(ds: Dataset, since_run: str | None) -> set[tuple[str, str]]:
+    done = sorted((s for s in ds.snapshots if s.status == "completed"), key=lambda s: s.created_at)
+    if since_run is not None:
+        after = ds.snap(since_run).created_at
+    else:
+        after = done[-2].created_at if len(done) > 1 else None
+
+    def first_seen(rows):
+        first: dict[str, dt.datetime] = {}
+        for r in rows:
+            snap = ds.snap_by_id(r["snapshot_id"])
+            if snap.status != "completed":
+                continue
+            ts = snap.created_at
+            if r["external_id"] not in first or ts < first[r["external_id"]]:
+                first[r["external_id"]] = ts
+        return {k for k, ts in first.items() if after is None or ts > after}
+
+    return (
+        {("post", k) for k in first_seen(ds.posts)}
+        | {("comment", k) for k in first_seen(ds.comments)}
+        | {("agent", k) for k in first_seen(ds.agents)}
+    )
+
+
+def expected_submolt_activity(ds: Dataset) -> dict[tuple, tuple]:
+    """{(submolt, day): (posts, comments, authors)} over current submolts."""
+    names = {m["external_id"]: m["name"] for m in ds.submolts}
+    out: dict[tuple, list[set]] = {}
+    for p in ds.posts:
+        if p["submolt_id"] not in names:
+            continue
+        day = p["created_at_source"].astimezone(UTC).replace(hour=0, minute=0, second=0)
+        cell = out.setdefault((names[p["submolt_id"]], day), [set(), set(), set()])
+        cell[0].add(p["external_id"])
+        cell[2].add(p["author_id"])
+        for c in ds.comments:
+            if c["post_id"] == p["external_id"]:
+                cell[1].add(c["external_id"])
+    return {k: (len(v[0]), len(v[1]), len(v[2])) for k, v in out.items()}
+
+
+def expected_growth(ds: Dataset) -> dict[dt.datetime, dict]:
+    out: dict[dt.datetime, dict] = {}
+    for s in ds.snapshots:
+        if s.status != "completed":
+            continue
+        cell = out.setdefault(hour_of(s.created_at), {"snapshot_count": 0, "total_posts": 0})
+        cell["snapshot_count"] += 1
+        cell["total_posts"] = max(cell["total_posts"], s.posts)
+    return out
+
+
+def loaded_db(pg_admin: str, template_db: str):
+    """A database from the template with the dataset and refreshed views (for read-only tests;
+    the caller drops it). Returns (dsn, dataset)."""
+    import psycopg
+
+    from moltctl import views
+    from moltctl.connection import resolve
+    from tests.conftest import _fresh, _with_db
+
+    name = _fresh(pg_admin, template_db)
+    dsn = _with_db(pg_admin, name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ds = load(conn)
+    results = views.refresh(resolve(dsn))
+    assert all(r.ok for r in results), results
+    return name, dsn, ds
