@@ -110,6 +110,50 @@ CREATE INDEX idx_submolts_snapshot ON submolts(snapshot_id);
 CREATE INDEX idx_submolts_current ON submolts(is_current) WHERE is_current = TRUE;
 CREATE UNIQUE INDEX uq_submolts_one_current ON submolts(external_id) WHERE is_current;
 
+-- What each snapshot observed of each agent / submolt (merged within the run; NULL = the run
+-- did not see that field). SCD2 versions alone lose observations that changed nothing, so a
+-- backfilled run could not be placed exactly; ingest-file rebuilds the affected part of a
+-- timeline from these rows (README "SCD2 and backfill"). Deleted with their snapshot.
+CREATE TABLE agent_observations (
+    snapshot_id UUID NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    external_id TEXT NOT NULL,
+    observed_at TIMESTAMPTZ NOT NULL,
+    handle TEXT,
+    display_name TEXT,
+    bio TEXT,
+    avatar_url TEXT,
+    karma INT,
+    follower_count INT,
+    following_count INT,
+    is_claimed BOOLEAN,
+    is_active BOOLEAN,
+    created_at_source TIMESTAMPTZ,
+    last_active TIMESTAMPTZ,
+    owner_info JSONB,
+    PRIMARY KEY (external_id, observed_at, snapshot_id)
+);
+CREATE INDEX idx_agent_observations_snapshot ON agent_observations(snapshot_id);
+
+CREATE TABLE submolt_observations (
+    snapshot_id UUID NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    external_id TEXT NOT NULL,
+    observed_at TIMESTAMPTZ NOT NULL,
+    name TEXT,
+    display_name TEXT,
+    description TEXT,
+    subscriber_count INT,
+    post_count INT,
+    owner_agent_id TEXT,
+    banner_color TEXT,
+    theme_color TEXT,
+    avatar_url TEXT,
+    banner_url TEXT,
+    moderators JSONB,
+    created_at_source TIMESTAMPTZ,
+    PRIMARY KEY (external_id, observed_at, snapshot_id)
+);
+CREATE INDEX idx_submolt_observations_snapshot ON submolt_observations(snapshot_id);
+
 -- High-volume tables are range-partitioned by month on the snapshot's time (fetched_at,
 -- evaluated_at, recorded_at are set to it at ingest), so retention drops whole partitions.
 -- Keys include the partition key, as PostgreSQL requires.

@@ -1,0 +1,27 @@
+"""ingest-file: load pipeline runs (run directories, NDJSON bundles) as snapshots.
+
+Public API::
+
+    from moltctl.ingest import ingest_paths
+    result = ingest_paths(target, ["runs/20260130T170118Z"], replace=False, strict=False)
+
+Modules: ``readers`` (find snapshots, stream records), ``records`` (both dialects, type checks),
+``clean`` (NUL / surrogate / NaN repair with warning counts), ``load`` (COPY + set-based SQL).
+"""
+
+from __future__ import annotations
+
+from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.load import IngestResult, SnapshotResult, ingest_paths, load_source
+from moltctl.ingest.readers import Source, discover
+
+__all__ = [
+    "IngestResult",
+    "InputError",
+    "SnapshotResult",
+    "Source",
+    "Warnings",
+    "discover",
+    "ingest_paths",
+    "load_source",
+]

@@ -1,0 +1,120 @@
+"""Parse JSON fast (orjson) and clean what PostgreSQL refuses, counting every repair.
+
+The fast path parses with orjson and touches nothing. Only where the raw bytes show a NUL
+escape, or orjson refuses the text (lone surrogates, NaN/Infinity), does a slower path walk
+the parsed value and repair it: NUL characters are removed, lone surrogates become U+FFFD
+(valid surrogate pairs, i.e. emoji, are decoded by the parser and stay intact), NaN and
+Infinity become null. Each repair is counted in :class:`Warnings`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from moltctl.errors import MoltError
+
+_NUL_ESCAPE = re.compile(rb"\\u0000")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+STRICT_LABELS = {
+    "nul": "NUL character in text",
+    "surrogate": "lone surrogate in text",
+    "nan": "NaN or Infinity in JSON",
+    "naive_ts": "timestamp without a time zone",
+}
+WARNING_LABELS = {
+    "nul": "NUL characters removed",
+    "surrogate": "lone surrogates replaced",
+    "nan": "NaN/Infinity replaced by null",
+    "naive_ts": "timestamps without a zone read as UTC",
+}
+
+
+class InputError(MoltError):
+    """Bad input: one line naming the file, the line or record, and the field."""
+
+
+@dataclass
+class Warnings:
+    """Counts of repaired input, by kind, plus the first place each kind was seen."""
+
+    counts: Counter = field(default_factory=Counter)
+    first: dict = field(default_factory=dict)
+    strict: bool = False
+
+    def add(self, kind: str, where: str, n: int = 1) -> None:
+        if self.strict:
+            raise InputError(
+                f"{where}: {STRICT_LABELS[kind]} (refused by --strict)",
+                hint="drop --strict to clean and load such input with a warning",
+            )
+        self.counts[kind] += n
+        self.first.setdefault(kind, where)
+
+    def merge(self, other: Warnings) -> None:
+        self.counts.update(other.counts)
+        for k, v in other.first.items():
+            self.first.setdefault(k, v)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def lines(self) -> list[str]:
+        return [
+            f"{n} {WARNING_LABELS[k]} (first at {self.first[k]})"
+            for k, n in sorted(self.counts.items())
+        ]
+
+
+def _clean_str(s: str, where: str, warns: Warnings) -> str:
+    if "\x00" in s:
+        warns.add("nul", where, s.count("\x00"))
+        s = s.replace("\x00", "")
+    if _LONE_SURROGATE.search(s):
+        n = len(_LONE_SURROGATE.findall(s))
+        warns.add("surrogate", where, n)
+        s = _LONE_SURROGATE.sub("\ufffd", s)
+    return s
+
+
+def _walk(value, where: str, warns: Warnings):
+    if isinstance(value, str):
+        return _clean_str(value, where, warns)
+    if isinstance(value, dict):
+        return {_clean_str(k, where, warns): _walk(v, where, warns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, where, warns) for v in value]
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        warns.add("nan", where)
+        return None
+    return value
+
+
+def _describe(exc: Exception, data: bytes) -> str:
+    msg = str(exc).split(":")[0].strip() or type(exc).__name__
+    if not data.strip():
+        return "empty, not JSON"
+    return f"not valid JSON ({msg})"
+
+
+def parse(data: bytes, where: str, warns: Warnings):
+    """Parse one JSON text; repair and count what PostgreSQL would refuse."""
+    import orjson
+
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        # tolerant path: lone surrogates and NaN/Infinity are valid for the stdlib parser
+        try:
+            text = data.decode("utf-8", errors="strict")
+            value = json.loads(text)
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{where}: {_describe(exc, data)}") from None
+        return _walk(value, where, warns)
+    if _NUL_ESCAPE.search(data):
+        return _walk(value, where, warns)
+    return value

@@ -1,0 +1,373 @@
+"""Load snapshots: COPY into per-transaction staging tables, then set-based SQL.
+
+One transaction per snapshot; the run is claimed by its unique run_id at the start, so a
+concurrent ingest of the same run waits and then finds it loaded. SCD2 work (agents,
+submolts) is serialized across ingests by a transaction-level advisory lock, taken after the
+bulk COPY so that ingests of different runs overlap in their parsing and COPY phases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from moltctl import locks, partitions, sqlfiles
+from moltctl.errors import MoltError
+from moltctl.ingest import records as rec
+from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.readers import Source, discover
+
+# transaction-level lock serializing the SCD2 step of concurrent ingests
+SCD2_LOCK = 0x6D6F6C74_0010
+BATCH_ROWS = 5000
+
+ENTITIES = (
+    {
+        "table": "agents",
+        "log": "agent_observations",
+        "stage": "stg_agents",
+        "merged": "m_agents",
+        "attrs": rec.AGENT_COLS[1:],
+        "required": "handle",
+    },
+    {
+        "table": "submolts",
+        "log": "submolt_observations",
+        "stage": "stg_submolts",
+        "merged": "m_submolts",
+        "attrs": rec.SUBMOLT_COLS[1:],
+        "required": "name",
+    },
+)
+# staged tables get (seq, rank) in front; the others are COPied straight into the final table
+COPY_TARGETS = {
+    "agents": ("stg_agents", ("seq", "rank", *rec.AGENT_COLS)),
+    "submolts": ("stg_submolts", ("seq", "rank", *rec.SUBMOLT_COLS)),
+    "posts": ("stg_posts", ("seq", "rank", *rec.POST_COLS)),
+    "comments": ("stg_comments", ("seq", "rank", *rec.COMMENT_COLS)),
+    "post_evaluations": (
+        "post_evaluations",
+        ("snapshot_id", "evaluated_at", *rec.POST_EVAL_COLS),
+    ),
+    "comment_evaluations": (
+        "comment_evaluations",
+        ("snapshot_id", "evaluated_at", *rec.COMMENT_EVAL_COLS),
+    ),
+}
+STAGED = {"agents", "submolts", "posts", "comments"}
+
+# progress(bytes_done_since_last_call, total_bytes, label)
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class SnapshotResult:
+    run_id: str
+    path: str
+    created_at: dt.datetime
+    status: str  # "loaded" | "replaced" | "already loaded"
+    rows: dict[str, int] = field(default_factory=dict)
+    warnings: Warnings = field(default_factory=Warnings)
+    seconds: float = 0.0
+    backfilled: bool = False
+
+
+@dataclass
+class IngestResult:
+    snapshots: list[SnapshotResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for s in self.snapshots:
+            for k, v in s.rows.items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    @property
+    def warnings(self) -> Warnings:
+        w = Warnings()
+        for s in self.snapshots:
+            w.merge(s.warnings)
+        return w
+
+    @property
+    def loaded(self) -> list[SnapshotResult]:
+        return [s for s in self.snapshots if s.status != "already loaded"]
+
+
+def _exec(conn, sql: str, params: dict | None = None):
+    """Client-side binding: parameters also work in CREATE TABLE AS and other utility SQL."""
+    import psycopg
+
+    cur = psycopg.ClientCursor(conn)
+    cur.execute(sql, params or None)
+    return cur
+
+
+def _script(conn, template: str, params: dict | None = None, **ctx) -> list[int]:
+    """Run each statement of a rendered template; return their row counts."""
+    counts = []
+    for _line, stmt in sqlfiles.split_statements(sqlfiles.render(template, **ctx)):
+        counts.append(_exec(conn, stmt, params).rowcount)
+    return counts
+
+
+class CopySink(rec.Sink):
+    """Buffers rows per table and COPies them in batches (bounded memory, few round trips)."""
+
+    def __init__(self, conn, sid, t: dt.datetime, batch: int = BATCH_ROWS):
+        self.conn = conn
+        self.prefix = (sid, t)
+        self.batch = batch
+        self.buffers: dict[str, list] = {k: [] for k in COPY_TARGETS}
+        self.counts: dict[str, int] = dict.fromkeys(COPY_TARGETS, 0)
+        self.seq = 0
+        self.sql = {
+            k: sqlfiles.render("ingest/copy.sql.j2", table=table, columns=cols)
+            for k, (table, cols) in COPY_TARGETS.items()
+        }
+
+    def add(self, table: str, rank: int, row: tuple) -> None:
+        buf = self.buffers[table]
+        if table in STAGED:
+            self.seq += 1
+            buf.append((self.seq, rank, *row))
+        else:
+            buf.append(self.prefix + row)
+        if len(buf) >= self.batch:
+            self.flush(table)
+
+    def flush(self, table: str) -> None:
+        rows = self.buffers[table]
+        if not rows:
+            return
+        with self.conn.cursor() as cur, cur.copy(self.sql[table]) as copy:
+            for row in rows:
+                copy.write_row(row)
+        self.counts[table] += len(rows)
+        rows.clear()
+
+    def flush_all(self) -> None:
+        for table in self.buffers:
+            self.flush(table)
+
+
+def _score_dims(conn) -> list[dict]:
+    cur = _exec(conn, sqlfiles.render("ingest/score_columns.sql"))
+    return [{"name": name, "flag": flag} for name, flag in cur.fetchall()]
+
+
+def _rebuild(conn, e: dict, t: dt.datetime, removed=None) -> int:
+    """Rebuild the timelines of rc_ids from ``t``; return the net change in version rows."""
+    counts = _script(conn, "ingest/scd2_rebuild.sql.j2", {"t": t, "removed": removed}, e=e)
+    # statements: rc_prev, rc_obs, rc_new, DELETE, INSERT, DROP
+    return counts[4] - counts[3]
+
+
+def _remove_snapshot(conn, sid, t: dt.datetime) -> None:
+    """Take a loaded snapshot out: rebuild the timelines it touched without it, then delete
+    it (its posts, comments, evaluations, history and observations cascade)."""
+    _exec(conn, sqlfiles.render("ingest/xact_lock.sql"), {"key": SCD2_LOCK})
+    for e in ENTITIES:
+        _exec(conn, sqlfiles.render("ingest/rc_ids_snapshot.sql.j2", e=e), {"sid": sid})
+        _exec(conn, sqlfiles.render("ingest/observations_delete.sql.j2", e=e), {"sid": sid})
+        _rebuild(conn, e, t, removed=sid)
+        _exec(conn, sqlfiles.render("ingest/rc_ids_drop.sql"))
+    _exec(conn, sqlfiles.render("ingest/snapshot_delete.sql"), {"sid": sid})
+
+
+def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> SnapshotResult:
+    t = src.created_at
+    res = SnapshotResult(src.run_id, str(src.path), t, "loaded", warnings=warns)
+    row = _exec(conn, sqlfiles.render("ingest/snapshot_find.sql"), {"run_id": src.run_id})
+    found = row.fetchone()
+    if found is not None:
+        old_id, status, old_t = found
+        if status == "completed" and not replace:
+            res.status = "already loaded"
+            return res
+        _remove_snapshot(conn, old_id, old_t)
+        if status == "completed":
+            res.status = "replaced"
+    claimed = _exec(
+        conn,
+        sqlfiles.render("ingest/snapshot_claim.sql"),
+        {"run_id": src.run_id, "created_at": t},
+    ).fetchone()
+    if claimed is None:  # a concurrent ingest of the same run committed it first
+        res.status = "already loaded"
+        return res
+    sid = claimed[0]
+    _script(conn, "ingest/staging.sql")
+
+    sink = CopySink(conn, sid, t)
+    label = f"{src.run_id}"
+    if progress:
+        progress(0, src.size, label)
+        src.feed(sink, warns, lambda n: progress(n, src.size, label))
+    else:
+        src.feed(sink, warns)
+    sink.flush_all()
+
+    params = {"sid": sid, "t": t}
+    posts = _exec(
+        conn,
+        sqlfiles.render("ingest/posts_insert.sql.j2", cols=rec.POST_COLS[1:]),
+        params,
+    ).rowcount
+    comments = _exec(
+        conn,
+        sqlfiles.render("ingest/comments_insert.sql.j2", cols=rec.COMMENT_COLS[1:]),
+        params,
+    ).rowcount
+
+    # SCD2: one ingest at a time from here to commit
+    _exec(conn, sqlfiles.render("ingest/xact_lock.sql"), {"key": SCD2_LOCK})
+    later = _exec(conn, sqlfiles.render("ingest/later_snapshot_exists.sql"), params).fetchone()[0]
+    observed = {}
+    versions = {}
+    for e in ENTITIES:
+        observed[e["table"]] = _script(conn, "ingest/scd2_observe.sql.j2", params, e=e)[0]
+        backfill = 0
+        if later:
+            backfill = _script(conn, "ingest/scd2_classify.sql.j2", params, e=e)[0]
+        counts = _script(conn, "ingest/scd2_forward.sql.j2", params, e=e)
+        versions[e["table"]] = counts[-1]
+        if backfill:
+            res.backfilled = True
+            _exec(conn, sqlfiles.render("ingest/rc_ids_backfill.sql.j2", e=e))
+            versions[e["table"]] += _rebuild(conn, e, t)
+            _exec(conn, sqlfiles.render("ingest/rc_ids_drop.sql"))
+
+    history = _exec(
+        conn, sqlfiles.render("ingest/score_history.sql.j2", dims=_score_dims(conn)), params
+    ).rowcount
+    _exec(
+        conn,
+        sqlfiles.render("ingest/snapshot_complete.sql"),
+        {
+            "sid": sid,
+            "posts": posts,
+            "comments": comments,
+            "agents": observed["agents"],
+            "submolts": observed["submolts"],
+            "site_stats": orjson.dumps(src.site_stats).decode(),
+        },
+    )
+    res.rows = {
+        "posts": posts,
+        "comments": comments,
+        "post_evaluations": sink.counts["post_evaluations"],
+        "comment_evaluations": sink.counts["comment_evaluations"],
+        "agents": observed["agents"],
+        "agent_versions": versions["agents"],
+        "submolts": observed["submolts"],
+        "submolt_versions": versions["submolts"],
+        "agent_score_history": history,
+    }
+    return res
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _record_failure(target, src: Source, error: str, started: dt.datetime) -> None:
+    from moltctl.connection import connect
+
+    try:
+        with connect(target, autocommit=True, application_name="moltctl ingest") as conn:
+            _exec(
+                conn,
+                sqlfiles.render("ingest/snapshot_failed.sql"),
+                {
+                    "run_id": src.run_id,
+                    "created_at": src.created_at,
+                    "error": error,
+                    "started_at": started,
+                },
+            )
+    except Exception:  # noqa: BLE001 - the original error is what the user needs to see
+        pass
+
+
+def load_source(
+    target,
+    src: Source,
+    *,
+    replace: bool = False,
+    strict: bool = False,
+    progress: ProgressFn | None = None,
+) -> SnapshotResult:
+    """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock)."""
+    import psycopg
+
+    from moltctl.connection import connect
+
+    warns = Warnings(strict=strict)
+    started = dt.datetime.now(dt.UTC)
+    clock = time.perf_counter()
+    with connect(target, autocommit=True, application_name="moltctl ingest") as conn:
+        try:
+            with conn.transaction():
+                partitions.ensure_for_time(conn, src.created_at)
+        except psycopg.Error:
+            pass  # a missing monthly partition is not fatal: the default one takes the rows
+        try:
+            with conn.transaction():
+                res = _load(conn, src, replace, warns, progress)
+        except MoltError as exc:
+            _record_failure(target, src, exc.message, started)
+            raise
+        except psycopg.Error as exc:
+            message = f"{src.path}: run {src.run_id}: database error: {_first_line(exc)}"
+            _record_failure(target, src, message, started)
+            raise MoltError(message) from None
+    res.seconds = time.perf_counter() - clock
+    return res
+
+
+def ingest_paths(
+    target,
+    paths: list[str | Path],
+    *,
+    replace: bool = False,
+    strict: bool = False,
+    progress: ProgressFn | None = None,
+    lock_timeout: float = 60.0,
+) -> IngestResult:
+    """Load every snapshot found in ``paths`` (run dirs, dirs of runs, bundles), oldest first.
+
+    Holds the MAINTENANCE lock in shared mode (ingests run side by side; purge and
+    create-partition wait). Raises InputError (bad input, nothing of that snapshot loaded) or
+    MoltError; snapshots before the failing one stay loaded.
+    """
+    clock = time.perf_counter()
+    sources = discover(paths)
+    result = IngestResult()
+    with locks.advisory_lock(
+        target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout, shared=True
+    ):
+        for src in sources:
+            result.snapshots.append(
+                load_source(target, src, replace=replace, strict=strict, progress=progress)
+            )
+    result.seconds = time.perf_counter() - clock
+    return result
+
+
+__all__ = [
+    "IngestResult",
+    "InputError",
+    "SnapshotResult",
+    "ingest_paths",
+    "load_source",
+]

@@ -1,0 +1,583 @@
+"""Normalise records of both dialects (API-shaped, extracted) into staging rows, type-checked.
+
+Every function takes a parsed dict, the place it came from (``where``: "file: line 3" or
+"file: posts[2]") and a :class:`Sink`, and adds rows to the sink. Field errors raise
+:class:`InputError` naming the place and the field; nothing else is checked per row.
+A field that is missing or null stays NULL: it is *unknown*, never "empty".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+
+from moltctl.ingest.clean import InputError, Warnings
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+# staging columns (the loader adds seq/rank; rows are tuples in these orders)
+AGENT_COLS = (
+    "external_id",
+    "handle",
+    "display_name",
+    "bio",
+    "avatar_url",
+    "karma",
+    "follower_count",
+    "following_count",
+    "is_claimed",
+    "is_active",
+    "created_at_source",
+    "last_active",
+    "owner_info",
+)
+SUBMOLT_COLS = (
+    "external_id",
+    "name",
+    "display_name",
+    "description",
+    "subscriber_count",
+    "post_count",
+    "owner_agent_id",
+    "banner_color",
+    "theme_color",
+    "avatar_url",
+    "banner_url",
+    "moderators",
+    "created_at_source",
+)
+POST_COLS = (
+    "external_id",
+    "title",
+    "content",
+    "outbound_url",
+    "upvotes",
+    "downvotes",
+    "score",
+    "comment_count",
+    "author_id",
+    "submolt_id",
+    "permalink",
+    "created_at_source",
+)
+COMMENT_COLS = (
+    "external_id",
+    "post_id",
+    "parent_comment_id",
+    "author_id",
+    "content",
+    "upvotes",
+    "downvotes",
+    "score",
+    "created_at_source",
+)
+POST_EVAL_COLS = (
+    "post_id",
+    "transcript_id",
+    "model",
+    "latency_ms",
+    "finish_reason",
+    "scores",
+    "notes",
+    "raw_result",
+)
+COMMENT_EVAL_COLS = (
+    "comment_id",
+    "post_id",
+    "transcript_id",
+    "author_handle",
+    "model",
+    "latency_ms",
+    "finish_reason",
+    "scores",
+    "notes",
+    "raw_result",
+)
+
+# observation precedence within one run (lower wins, per field)
+AGENT_DETAIL, AGENT_RECORD, AGENT_POST_LIST, AGENT_COMMENT = 0, 1, 2, 3
+SUBMOLT_RECORD, SUBMOLT_POST = 0, 1
+POST_DETAIL, POST_LIST = 0, 1
+COMMENT_DETAIL, COMMENT_FLAT = 0, 1
+
+
+class Sink:
+    """Where normalised rows go (the loader's COPY buffers implement it)."""
+
+    def add(self, table: str, rank: int, row: tuple) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def _type_name(v) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int | float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "list"
+    if isinstance(v, dict):
+        return "object"
+    return type(v).__name__
+
+
+def _show(v) -> str:
+    text = repr(v) if isinstance(v, str) else orjson.dumps(v).decode(errors="replace")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _bad(where: str, field: str, expected: str, v) -> InputError:
+    return InputError(
+        f"{where}: field '{field}': expected {expected}, got {_type_name(v)} {_show(v)}"
+    )
+
+
+class Fields:
+    """Type-checked access to one record's fields, for error messages that name them."""
+
+    __slots__ = ("d", "where", "prefix", "warns")
+
+    def __init__(self, d, where: str, warns: Warnings, prefix: str = ""):
+        if not isinstance(d, dict):
+            raise _bad(where, prefix.rstrip(".") or "record", "an object", d)
+        self.d = d
+        self.where = where
+        self.prefix = prefix
+        self.warns = warns
+
+    def _pick(self, keys):
+        d = self.d
+        for k in keys:
+            v = d.get(k)
+            if v is not None:
+                return k, v
+        return keys[0], None
+
+    def id(self, *keys, required=True) -> str | None:
+        k, v = self._pick(keys)
+        if v is None or v == "":
+            if required:
+                raise InputError(
+                    f"{self.where}: record without its id (field '{self.prefix}{keys[0]}')"
+                )
+            return None
+        if isinstance(v, str):
+            return v
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        raise _bad(self.where, self.prefix + k, "a string id", v)
+
+    def text(self, *keys) -> str | None:
+        k, v = self._pick(keys)
+        if v is None or isinstance(v, str):
+            return v
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return str(v)
+        raise _bad(self.where, self.prefix + k, "a string", v)
+
+    def int(self, *keys) -> int | None:
+        k, v = self._pick(keys)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise _bad(self.where, self.prefix + k, "an integer", v)
+        if isinstance(v, float):
+            if v != v or not v.is_integer():
+                raise _bad(self.where, self.prefix + k, "an integer", v)
+            v = int(v)
+        if not INT_MIN <= v <= INT_MAX:
+            raise InputError(
+                f"{self.where}: field '{self.prefix}{k}': {v} is out of range for an integer "
+                f"column ({INT_MIN}..{INT_MAX})"
+            )
+        return v
+
+    def bool(self, *keys) -> bool | None:
+        k, v = self._pick(keys)
+        if v is None or isinstance(v, bool):
+            return v
+        raise _bad(self.where, self.prefix + k, "true or false", v)
+
+    def ts(self, *keys) -> str | None:
+        k, v = self._pick(keys)
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            raise _bad(self.where, self.prefix + k, "a timestamp string", v)
+        try:
+            parsed = dt.datetime.fromisoformat(v)
+        except ValueError:
+            raise InputError(
+                f"{self.where}: field '{self.prefix}{k}': timestamp {_show(v)} does not parse "
+                "(expected ISO 8601, e.g. 2026-01-30T17:01:18Z)"
+            ) from None
+        if parsed.tzinfo is None:
+            self.warns.add("naive_ts", f"{self.where}: field '{self.prefix}{k}'")
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.isoformat()
+
+    def obj(self, *keys) -> dict | None:
+        k, v = self._pick(keys)
+        if v is None or isinstance(v, dict):
+            return v
+        raise _bad(self.where, self.prefix + k, "an object", v)
+
+    def list(self, *keys) -> list | None:
+        k, v = self._pick(keys)
+        if v is None or isinstance(v, list):
+            return v
+        raise _bad(self.where, self.prefix + k, "a list", v)
+
+    def sub(self, key: str) -> Fields | None:
+        v = self.obj(key)
+        return None if v is None else Fields(v, self.where, self.warns, f"{self.prefix}{key}.")
+
+
+def _json(v) -> str | None:
+    return None if v is None else orjson.dumps(v).decode()
+
+
+# --- agents ------------------------------------------------------------------------------
+
+
+def agent(d, where: str, warns: Warnings, sink: Sink, rank: int = AGENT_RECORD) -> str:
+    """An agent record (API ``id/name/description...`` or extracted ``agent_external_id...``)."""
+    f = Fields(d, where, warns)
+    ext = f.id("id", "agent_external_id", "external_id")
+    sink.add(
+        "agents",
+        rank,
+        (
+            ext,
+            f.text("name", "handle"),
+            f.text("display_name"),
+            f.text("description", "bio"),
+            f.text("avatar_url"),
+            f.int("karma"),
+            f.int("follower_count", "followers"),
+            f.int("following_count", "following"),
+            f.bool("is_claimed"),
+            f.bool("is_active"),
+            f.ts("created_at"),
+            f.ts("last_active"),
+            _json(f.obj("owner", "owner_info")),
+        ),
+    )
+    return ext
+
+
+def _embedded_author(f: Fields | None, sink: Sink, rank: int) -> str | None:
+    """An API-shaped ``author`` object: observe the agent; return its id (None if absent)."""
+    if f is None:
+        return None
+    ext = f.id("id", required=False)
+    if ext is None:
+        return None
+    sink.add(
+        "agents",
+        rank,
+        (
+            ext,
+            f.text("name"),
+            f.text("display_name"),
+            f.text("description"),
+            f.text("avatar_url"),
+            f.int("karma"),
+            f.int("follower_count"),
+            f.int("following_count"),
+            f.bool("is_claimed"),
+            f.bool("is_active"),
+            f.ts("created_at"),
+            f.ts("last_active"),
+            _json(f.obj("owner")),
+        ),
+    )
+    return ext
+
+
+def _extracted_author(f: Fields, sink: Sink, rank: int) -> str | None:
+    ext = f.id("author_external_id", required=False)
+    if ext is None:
+        return None
+    sink.add(
+        "agents",
+        rank,
+        (
+            ext,
+            f.text("author_handle"),
+            None,
+            f.text("author_bio"),
+            None,
+            f.int("author_karma"),
+            f.int("author_follower_count"),
+            f.int("author_following_count"),
+            None,
+            None,
+            None,
+            None,
+            _json(f.obj("author_owner")),
+        ),
+    )
+    return ext
+
+
+# --- submolts ----------------------------------------------------------------------------
+
+
+def submolt(d, where: str, warns: Warnings, sink: Sink, rank: int = SUBMOLT_RECORD) -> str:
+    f = Fields(d, where, warns)
+    ext = f.id("id", "submolt_external_id", "external_id")
+    owner = f.sub("owner")
+    owner_id = f.id("owner_agent_id", "owner_external_id", required=False)
+    if owner_id is None and owner is not None:
+        owner_id = owner.id("id", required=False)
+    sink.add(
+        "submolts",
+        rank,
+        (
+            ext,
+            f.text("name", "slug", "submolt_slug"),
+            f.text("display_name"),
+            f.text("description"),
+            f.int("subscriber_count", "subscribers"),
+            f.int("post_count"),
+            owner_id,
+            f.text("banner_color"),
+            f.text("theme_color"),
+            f.text("avatar_url"),
+            f.text("banner_url"),
+            _json(f.list("moderators")),
+            f.ts("created_at"),
+        ),
+    )
+    return ext
+
+
+def _submolt_ref(ext, name, display_name, sink: Sink) -> None:
+    if ext is not None:
+        sink.add(
+            "submolts",
+            SUBMOLT_POST,
+            (ext, name, display_name, None, None, None, None, None, None, None, None, None, None),
+        )
+
+
+# --- posts -------------------------------------------------------------------------------
+
+
+def post(d, where: str, warns: Warnings, sink: Sink, rank: int = POST_LIST) -> str:
+    """A post in either dialect; also observes its author and submolt."""
+    f = Fields(d, where, warns)
+    author_rank = AGENT_DETAIL if rank == POST_DETAIL else AGENT_POST_LIST
+    if "post_external_id" in f.d:
+        ext = f.id("post_external_id")
+        author = _extracted_author(f, sink, author_rank)
+        sub_id = f.id("submolt_external_id", required=False)
+        _submolt_ref(sub_id, f.text("submolt_slug"), f.text("submolt_display_name"), sink)
+        title, content, url = (
+            f.text("title"),
+            f.text("body_text", "content"),
+            f.text("outbound_url", "url"),
+        )
+    else:
+        ext = f.id("id")
+        author = _embedded_author(f.sub("author"), sink, author_rank)
+        sm = f.sub("submolt")
+        sub_id = None
+        if sm is not None:
+            sub_id = sm.id("id", required=False)
+            _submolt_ref(sub_id, sm.text("name"), sm.text("display_name"), sink)
+        if author is None:
+            author = f.id("author_id", required=False)
+        if sub_id is None:
+            sub_id = f.id("submolt_id", required=False)
+        title, content, url = f.text("title"), f.text("content"), f.text("url", "outbound_url")
+    sink.add(
+        "posts",
+        rank,
+        (
+            ext,
+            title,
+            content,
+            url,
+            f.int("upvotes"),
+            f.int("downvotes"),
+            f.int("score"),
+            f.int("comment_count"),
+            author,
+            sub_id,
+            f.text("permalink"),
+            f.ts("created_at"),
+        ),
+    )
+    return ext
+
+
+# --- comments ----------------------------------------------------------------------------
+
+
+def comment_flat(d, where: str, warns: Warnings, sink: Sink, rank: int = COMMENT_FLAT) -> None:
+    """A flat comment: extracted form, or API-shaped with ``post_id`` and ``parent_id``."""
+    f = Fields(d, where, warns)
+    if "comment_external_id" in f.d:
+        ext = f.id("comment_external_id")
+        post_id = f.id("post_external_id", "post_id")
+        parent = f.id("parent_comment_external_id", "parent_id", required=False)
+        author = _extracted_author(f, sink, AGENT_COMMENT)
+        content = f.text("body_text", "content")
+    else:
+        ext = f.id("id")
+        post_id = f.id("post_id", "post_external_id")
+        parent = f.id("parent_id", "parent_comment_id", required=False)
+        author = _embedded_author(f.sub("author"), sink, AGENT_COMMENT)
+        if author is None:
+            author = f.id("author_id", required=False)
+        content = f.text("content", "body_text")
+    sink.add(
+        "comments",
+        rank,
+        (
+            ext,
+            post_id,
+            parent,
+            author,
+            content,
+            f.int("upvotes"),
+            f.int("downvotes"),
+            f.int("score"),
+            f.ts("created_at"),
+        ),
+    )
+    tree = f.list("replies")
+    if tree:
+        comment_tree(tree, post_id, ext, where, warns, sink, path=f"{f.prefix}replies")
+
+
+def comment_tree(
+    comments: list,
+    post_id: str,
+    parent: str | None,
+    where: str,
+    warns: Warnings,
+    sink: Sink,
+    path: str = "comments",
+) -> None:
+    """An API comment tree (``replies`` nest to any depth), flattened with its parent ids."""
+    stack = [(comments, parent, path)]
+    while stack:
+        items, parent_id, at = stack.pop()
+        for i, d in enumerate(items):
+            f = Fields(d, where, warns, f"{at}[{i}].")
+            if "comment_external_id" in f.d:
+                ext = f.id("comment_external_id")
+                author = _extracted_author(f, sink, AGENT_COMMENT)
+                content = f.text("body_text", "content")
+                par = f.id("parent_comment_external_id", "parent_id", required=False)
+            else:
+                ext = f.id("id")
+                author = _embedded_author(f.sub("author"), sink, AGENT_COMMENT)
+                content = f.text("content")
+                par = f.id("parent_id", required=False)
+            sink.add(
+                "comments",
+                COMMENT_DETAIL,
+                (
+                    ext,
+                    post_id,
+                    par or parent_id,
+                    author,
+                    content,
+                    f.int("upvotes"),
+                    f.int("downvotes"),
+                    f.int("score"),
+                    f.ts("created_at"),
+                ),
+            )
+            replies = f.list("replies")
+            if replies:
+                stack.append((replies, ext, f"{at}[{i}].replies"))
+
+
+def post_detail(d, where: str, warns: Warnings, sink: Sink) -> None:
+    """A post detail envelope ``{"post": ..., "comments": [tree]}``."""
+    f = Fields(d, where, warns)
+    p = f.obj("post")
+    if p is None:
+        raise InputError(f"{where}: record without its post (field 'post')")
+    ext = post(p, where, warns, sink, POST_DETAIL)
+    tree = f.list("comments")
+    if tree:
+        comment_tree(tree, ext, None, where, warns, sink)
+
+
+# --- evaluations -------------------------------------------------------------------------
+
+
+def _scores(f: Fields):
+    scores = f.obj("scores")
+    notes = f.text("notes")
+    result = f.sub("result")
+    if result is not None:
+        if scores is None:
+            scores = result.obj("scores")
+        if notes is None:
+            notes = result.text("notes")
+    return scores, notes, result
+
+
+def post_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
+    f = Fields(d, where, warns)
+    scores, notes, result = _scores(f)
+    raw = f.obj("raw_result")
+    if raw is None and result is not None:
+        raw = result.d
+    sink.add(
+        "post_evaluations",
+        0,
+        (
+            f.id("post_id", "post_external_id"),
+            f.text("transcript_id"),
+            f.text("model") or "unknown",
+            f.int("latency_ms"),
+            f.text("finish_reason"),
+            _json(scores if scores is not None else {}),
+            notes,
+            _json(raw),
+        ),
+    )
+
+
+def comment_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
+    f = Fields(d, where, warns)
+    scores, notes, result = _scores(f)
+    raw = f.obj("raw_result")
+    if raw is None and result is not None:
+        raw = result.d
+    sink.add(
+        "comment_evaluations",
+        0,
+        (
+            f.id("comment_id", "comment_external_id"),
+            f.id("post_id", "post_external_id", required=False) or "",
+            f.text("transcript_id"),
+            f.text("author", "author_handle"),
+            f.text("model") or "unknown",
+            f.int("latency_ms"),
+            f.text("finish_reason"),
+            _json(scores if scores is not None else {}),
+            notes,
+            _json(raw),
+        ),
+    )
+
+
+HANDLERS = {
+    "agent": agent,
+    "submolt": submolt,
+    "post": post,
+    "comment": comment_flat,
+    "post_evaluation": post_evaluation,
+    "comment_evaluation": comment_evaluation,
+}
