@@ -165,7 +165,8 @@ def test_detach_keeps_whole_months_as_archive_tables(data, target):
         assert (
             scalar(
                 conn,
-                "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+                "SELECT count(*) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f'",
                 (archived,),
             )
             == 0
