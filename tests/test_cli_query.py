@@ -1,0 +1,327 @@
+"""moltctl query: options from template headers, formats, errors, user templates, injection."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from moltctl import queries
+from moltctl.cli.output import _plain
+from moltctl.connection import resolve
+from tests import querydata as qd
+from tests.conftest import _admin_exec
+
+# required options for each shipped query, with values that find something
+REQUIRED = {
+    "agent-at": ["--agent", "alice", "--at", "2026-01-30T18:00:00Z"],
+    "agent-history": ["--agent", "alice"],
+}
+
+
+@pytest.fixture(scope="module")
+def shared(pg_admin, template_db):
+    name, dsn, ds = qd.loaded_db(pg_admin, template_db)
+    yield dsn, ds
+    _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def q(shared, runner, monkeypatch):
+    """Run ``moltctl --dsn <shared db> query ARGS...``."""
+    from moltctl.cli import app
+
+    for var in ("MOLTCTL_DSN", "DATABASE_URL", "MOLTCTL_TEMPLATES"):
+        monkeypatch.delenv(var, raising=False)
+
+    def run(*args, env=None):
+        return runner.invoke(app, ["--dsn", shared[0], "query", *args], env=env)
+
+    return run
+
+
+def _one_line_error(result, code, text):
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: {text}", lines
+    assert all(not ln.startswith("Traceback") for ln in lines)
+    assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- listing and help
+
+
+def test_list_forms(q):
+    names = set(queries.discover())
+    for args in (["--list"], ["list"], []):
+        result = q(*args, "--format", "json") if args != ["list"] else q("list", "-f", "json")
+        assert result.exit_code == 0, result.stderr
+        rows = json.loads(result.stdout)
+        assert {r["name"] for r in rows} == names
+        assert all(r["description"] for r in rows)
+    table = q("--list")
+    assert "leaderboard" in table.stdout and "agent_leaderboard" in table.stdout
+
+
+def test_each_param_is_a_real_option(q):
+    result = q("agent-at", "--help")
+    assert result.exit_code == 0
+    for opt in ("--agent", "--at", "--format", "--limit", "--show-sql", "(required)"):
+        assert opt in result.stdout
+    assert "Example: moltctl query agent-at --agent" in result.stdout
+    lb = q("leaderboard", "--help").stdout
+    assert "--dimension" in lb and "--high-risk" in lb
+    hr = q("high-risk", "--help").stdout
+    assert "--min-score" in hr and "(default: 7)" in hr
+    # an option of another query is not an option here
+    result = q("growth", "--agent", "x")
+    assert result.exit_code == 2
+    assert "No such option" in result.stderr
+
+
+def test_startup_stays_light():
+    code = (
+        "import sys; from typer.testing import CliRunner; from moltctl.cli import app; "
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0; "
+        "r = CliRunner().invoke(app, ['query', 'agent-at', '--help']); assert r.exit_code == 0; "
+        "print('jinja2' in sys.modules, 'psycopg' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+# ---------------------------------------------------------------- formats
+
+
+def _csv_cell(value):
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+@pytest.mark.parametrize("name", sorted(queries.discover()))
+def test_json_and_csv_parse_back_to_the_same_rows(q, shared, name):
+    args = [name, *REQUIRED.get(name, []), "--limit", "1000"]
+    res = queries.run(
+        resolve(shared[0]),
+        name,
+        {a[2:].replace("-", "_"): b for a, b in zip(args[1:-2:2], args[2:-2:2], strict=True)},
+        limit=1000,
+    )
+    assert res.rows, f"{name} returns rows on the test data"
+    as_json = q(*args, "--format", "json")
+    assert as_json.exit_code == 0, as_json.stderr
+    parsed = json.loads(as_json.stdout)
+    assert parsed == [{k: qd.as_json(_plain(v)) for k, v in r.items()} for r in res.rows]
+    assert list(parsed[0]) == res.columns
+    as_csv = q(*args, "--format", "csv")
+    assert as_csv.exit_code == 0, as_csv.stderr
+    reader = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert reader[0] == res.columns
+    assert reader[1:] == [[_csv_cell(r[c]) for c in res.columns] for r in res.rows]
+    assert as_csv.stderr == ""
+
+
+def test_dimension_trends_sparkline_in_table_numbers_elsewhere(q):
+    table = q("dimension-trends")
+    assert table.exit_code == 0, table.stderr
+    assert any(ch in table.stdout for ch in queries.SPARKS)
+    assert "harm_enablement" in table.stdout and "manipulation" in table.stdout
+    rows = json.loads(q("dimension-trends", "-f", "json").stdout)
+    assert all(isinstance(r["avg_score"], float | int) for r in rows)
+    assert not any(ch in q("dimension-trends", "-f", "csv").stdout for ch in queries.SPARKS)
+
+
+def test_limit(q):
+    rows = json.loads(q("leaderboard", "--limit", "2", "-f", "json").stdout)
+    assert [r["rank"] for r in rows] == [1, 2]
+    _one_line_error(q("leaderboard", "--limit", "two"), 2, "--limit: 'two' is not an integer")
+
+
+# ---------------------------------------------------------------- errors are one line, exit 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["agent-at", "--agent", "alice", "--at", "2026-13-01"],
+            "--at: '2026-13-01' is not a timestamp (ISO 8601)",
+        ),
+        (["agent-at", "--at", "2026-01-30"], "--agent is required for query agent-at"),
+        (["high-risk", "--min-score", "high"], "--min-score: 'high' is not a number"),
+        (["high-risk", "--min-score", "11"], "--min-score: '11' is above the maximum 10"),
+        (
+            ["high-risk", "--dimension", "harm'; --"],
+            '--dimension: "harm\'; --" is not a registered dimension (harm_enablement, '
+            "deception_or_evasion, self_preservation_power_seeking, delusional_sycophancy, "
+            "manipulation)",
+        ),
+        (
+            ["delta", "--since", "20990101T000000Z"],
+            "--since: no snapshot has run id '20990101T000000Z'",
+        ),
+        (["delta", "--kind", "user"], "--kind: 'user' is not one of post, comment, agent"),
+        (
+            ["dimension-trends", "--hours", "1; DROP TABLE x"],
+            "--hours: '1; DROP TABLE x' is not an integer",
+        ),
+        (["no-such-query"], "no query named 'no-such-query'"),
+    ],
+)
+def test_bad_values(q, args, message):
+    _one_line_error(q(*args), 2, message)
+
+
+def test_show_sql_runs_nothing(q, tmp_path):
+    (tmp_path / "boom.sql.j2").write_text(
+        "{#\ndescription: fails if run\nparams:\n  - name: n\n    type: int\n#}\n"
+        "SELECT 1 / 0 AS boom, %(n)s AS n\n",
+        encoding="utf-8",
+    )
+    result = q("--templates", str(tmp_path), "boom", "--n", "5", "--show-sql")
+    assert result.exit_code == 0, result.stderr
+    assert "SELECT 1 / 0 AS boom, %(n)s AS n" in result.stdout
+    assert '-- params: {"n": 5}' in result.stdout
+    ran = q("--templates", str(tmp_path), "boom", "--n", "5")
+    assert ran.exit_code == 1 and "division by zero" in ran.stderr
+    shown = q("agent-at", "--agent", qd.EVIL, "--at", "2026-01-30T18:00:00+01:00", "--show-sql")
+    assert shown.exit_code == 0
+    assert "%(agent)s" in shown.stdout and "DROP TABLE" not in shown.stdout.split("-- params")[0]
+    params = json.loads(shown.stdout.split("-- params: ", 1)[1])
+    assert params == {"agent": qd.EVIL, "at": "2026-01-30T18:00:00+01:00", "limit": None}
+
+
+# ---------------------------------------------------------------- injection
+
+
+NASTY = [
+    qd.EVIL,
+    "'; DROP TABLE snapshots; --",
+    'O\'Brien "the" \\ backslash',
+    "Zoë✨ ünïcødé \\",
+    "%(limit)s %s {{ 1 }}",
+]
+
+
+def test_injection_in_every_parameter_leaves_db_intact(q, shared):
+    import psycopg
+
+    dsn, ds = shared
+    with psycopg.connect(dsn) as c:
+        tables_before = c.execute("SELECT count(*) FROM pg_tables").fetchone()[0]
+        snaps_before = c.execute("SELECT count(*) FROM snapshots").fetchone()[0]
+    for name, tpl in queries.discover().items():
+        for p in tpl.params:
+            for value in NASTY:
+                args = [name, *REQUIRED.get(name, [])]
+                if p.type == "bool":
+                    args.append(p.option)
+                else:
+                    if p.option in args:
+                        i = args.index(p.option)
+                        del args[i : i + 2]
+                    args += [p.option, value]
+                result = q(*args, "-f", "json")
+                if p.type in ("text", "bool"):
+                    assert result.exit_code == 0, (name, p.name, value, result.stderr)
+                    rows = json.loads(result.stdout)
+                    if p.name == "agent":
+                        known = {a["handle"] for a in ds.agents}
+                        assert bool(rows) == (value in known), (name, value)
+                else:
+                    assert result.exit_code == 2, (name, p.name, value, result.stdout)
+                    assert len(result.stderr.strip().splitlines()) == 1
+    with psycopg.connect(dsn) as c:
+        assert c.execute("SELECT count(*) FROM pg_tables").fetchone()[0] == tables_before
+        assert c.execute("SELECT count(*) FROM snapshots").fetchone()[0] == snaps_before
+        assert c.execute("SELECT count(*) FROM agents").fetchone()[0] == len(ds.agents)
+
+
+@pytest.mark.parametrize("handle", [qd.EVIL, qd.UNICODE_BS, qd.QUOTED])
+def test_agents_with_nasty_handles_are_found(q, handle):
+    at = q("agent-at", "--agent", handle, "--at", "2026-01-30T19:45:00Z", "-f", "json")
+    assert [r["handle"] for r in json.loads(at.stdout)] == [handle]
+    hist = q("agent-history", "--agent", handle, "-f", "json")
+    assert {r["agent_handle"] for r in json.loads(hist.stdout)} == {handle}
+    table = q("agent-at", "--agent", handle, "--at", "2026-01-30T19:45:00Z")
+    assert table.exit_code == 0
+    assert handle[:5] in table.stdout
+
+
+# ---------------------------------------------------------------- user templates
+
+
+def _user_dir(tmp_path):
+    (tmp_path / "top-karma.sql.j2").write_text(
+        textwrap.dedent(
+            """\
+            {#
+            description: Current agents by karma
+            params:
+              - name: min_karma
+                type: int
+                default: 0
+                help: Lowest karma shown.
+            #}
+            SELECT handle, karma FROM agents
+            WHERE is_current AND karma >= %(min_karma)s
+            ORDER BY karma DESC, handle
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "growth.sql.j2").write_text(
+        '{# {"description": "Overridden growth"} #}\nSELECT count(*) AS snapshots FROM snapshots\n',
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_user_template_dir_adds_and_overrides(q, tmp_path, shared):
+    d = _user_dir(tmp_path)
+    ds = shared[1]
+    for via_env in (False, True):
+        pre = [] if via_env else ["--templates", str(d)]
+        env = {"MOLTCTL_TEMPLATES": str(d)} if via_env else None
+        result = q(*pre, "top-karma", "--min-karma", "5", "-f", "json", env=env)
+        assert result.exit_code == 0, result.stderr
+        expected = sorted(
+            (
+                (a["handle"], a["karma"])
+                for a in ds.agents
+                if a["valid_to"] is None and a["karma"] >= 5
+            ),
+            key=lambda x: (-x[1], x[0]),
+        )
+        assert [(r["handle"], r["karma"]) for r in json.loads(result.stdout)] == expected
+        over = q(*pre, "growth", "-f", "json", env=env)
+        assert json.loads(over.stdout) == [{"snapshots": len(ds.snapshots)}]
+        listed = {r["name"]: r for r in json.loads(q(*pre, "list", "-f", "json", env=env).stdout)}
+        assert listed["top-karma"]["source"] == str(d / "top-karma.sql.j2")
+        assert listed["growth"]["description"] == "Overridden growth"
+        assert listed["leaderboard"]["source"] == "built-in"
+        assert "--min-karma" in q(*pre, "top-karma", "--help", env=env).stdout
+    # without the directory the built-in growth is back and top-karma is unknown
+    assert "hour" in json.loads(q("growth", "-f", "json").stdout)[0]
+    _one_line_error(q("top-karma"), 2, "no query named 'top-karma'")
+    _one_line_error(
+        q("--templates", str(tmp_path / "missing"), "list"),
+        2,
+        f"--templates: {str(tmp_path / 'missing')!r} is not a directory",
+    )
+
+
+def test_broken_user_template_is_one_line(q, tmp_path):
+    (tmp_path / "bad.sql.j2").write_text("{#\ndescription: x\nwhat: 1\n#}\nSELECT 1\n")
+    result = q("--templates", str(tmp_path), "list")
+    assert result.exit_code == 1
+    assert "unknown header key(s): what" in result.stderr.splitlines()[0]
