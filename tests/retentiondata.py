@@ -204,3 +204,45 @@ def snapshot_at(conn, moments) -> dict:
         sums = tuple(contents(conn, t, f"snapshot_id = '{row[0]}'") for t in CONTENT_TABLES)
         out[m] = (row[1], sums)
     return out
+
+
+def _scalar(conn, sql, params=None):
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def expected_removal(conn, eff) -> dict[str, int]:
+    """What must go, computed straight from the data (not from moltctl's code)."""
+    out = {
+        t: _scalar(
+            conn,
+            f"SELECT count(*) FROM {t} x JOIN snapshots s ON s.id = x.snapshot_id "
+            "WHERE s.created_at < %s",
+            (eff,),
+        )
+        for t in CONTENT_TABLES
+    }
+    for t in ("agents", "submolts"):
+        out[t] = _scalar(conn, f"SELECT count(*) FROM {t} WHERE valid_to <= %s", (eff,))
+    out["snapshots"] = _scalar(
+        conn,
+        "SELECT count(*) FROM snapshots s WHERE s.created_at < %(e)s AND NOT EXISTS "
+        "(SELECT 1 FROM agents a WHERE a.snapshot_id = s.id AND coalesce(a.valid_to > %(e)s, true))"
+        " AND NOT EXISTS (SELECT 1 FROM submolts m WHERE m.snapshot_id = s.id "
+        "AND coalesce(m.valid_to > %(e)s, true))",
+        {"e": eff},
+    )
+    return out
+
+
+def kept_fingerprint(conn, eff) -> dict:
+    """Everything that must survive: content of snapshots in the window, versions reaching it."""
+    out = {
+        t: contents(
+            conn, t, f"snapshot_id IN (SELECT id FROM snapshots WHERE created_at >= '{eff}')"
+        )
+        for t in CONTENT_TABLES
+    }
+    for t in ("agents", "submolts"):
+        out[t] = contents(conn, t, f"valid_to IS NULL OR valid_to > '{eff}'")
+    out["window snapshots"] = contents(conn, "snapshots", f"created_at >= '{eff}'")
+    return out

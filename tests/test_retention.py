@@ -18,44 +18,6 @@ CUTOFF = dt.datetime(2026, 2, 10, 5, 30, tzinfo=UTC)
 EFFECTIVE = dt.datetime(2026, 2, 10, 5, 0, tzinfo=UTC)  # the last snapshot at/before CUTOFF
 
 
-def expected_removal(conn, eff) -> dict[str, int]:
-    """What must go, computed straight from the data (not from moltctl's code)."""
-    out = {
-        t: scalar(
-            conn,
-            f"SELECT count(*) FROM {t} x JOIN snapshots s ON s.id = x.snapshot_id "
-            "WHERE s.created_at < %s",
-            (eff,),
-        )
-        for t in rd.CONTENT_TABLES
-    }
-    for t in ("agents", "submolts"):
-        out[t] = scalar(conn, f"SELECT count(*) FROM {t} WHERE valid_to <= %s", (eff,))
-    out["snapshots"] = scalar(
-        conn,
-        "SELECT count(*) FROM snapshots s WHERE s.created_at < %(e)s AND NOT EXISTS "
-        "(SELECT 1 FROM agents a WHERE a.snapshot_id = s.id AND coalesce(a.valid_to > %(e)s, true))"
-        " AND NOT EXISTS (SELECT 1 FROM submolts m WHERE m.snapshot_id = s.id "
-        "AND coalesce(m.valid_to > %(e)s, true))",
-        {"e": eff},
-    )
-    return out
-
-
-def kept_fingerprint(conn, eff) -> dict:
-    """Everything that must survive: content of snapshots in the window, versions reaching it."""
-    out = {
-        t: rd.contents(
-            conn, t, f"snapshot_id IN (SELECT id FROM snapshots WHERE created_at >= '{eff}')"
-        )
-        for t in rd.CONTENT_TABLES
-    }
-    for t in ("agents", "submolts"):
-        out[t] = rd.contents(conn, t, f"valid_to IS NULL OR valid_to > '{eff}'")
-    out["window snapshots"] = rd.contents(conn, "snapshots", f"created_at >= '{eff}'")
-    return out
-
-
 @pytest.fixture
 def data(conn):
     rd.build(conn, START, HOURS)
@@ -66,8 +28,8 @@ def data(conn):
 def test_removes_exactly_what_belongs_only_to_old_snapshots(conn, target, partitioned):
     rd.build(conn, START, HOURS, partitioned=partitioned)
     before = {t: scalar(conn, f"SELECT count(*) FROM {t}") for t in rd.ALL_TABLES}
-    expected = expected_removal(conn, EFFECTIVE)
-    kept = kept_fingerprint(conn, EFFECTIVE)
+    expected = rd.expected_removal(conn, EFFECTIVE)
+    kept = rd.kept_fingerprint(conn, EFFECTIVE)
     assert all(expected.values())
 
     result = retention.purge(target, before=CUTOFF)
@@ -76,7 +38,7 @@ def test_removes_exactly_what_belongs_only_to_old_snapshots(conn, target, partit
     assert result.removed == expected
     after = {t: scalar(conn, f"SELECT count(*) FROM {t}") for t in rd.ALL_TABLES}
     assert {t: before[t] - after[t] for t in rd.ALL_TABLES} == expected
-    assert kept_fingerprint(conn, EFFECTIVE) == kept
+    assert rd.kept_fingerprint(conn, EFFECTIVE) == kept
     # no content row of any old snapshot is left; old snapshots left are exactly the anchors
     for t in rd.CONTENT_TABLES:
         assert (

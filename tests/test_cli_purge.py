@@ -1,0 +1,197 @@
+"""moltctl purge: output, quiet, prompts, the maintenance lock, a killed purge re-run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+
+from moltctl import locks
+from tests import retentiondata as rd
+from tests.conftest import _admin_exec, _with_db, scalar
+
+UTC = dt.UTC
+START = dt.datetime(2026, 1, 20, tzinfo=UTC)
+CUTOFF = "2026-02-10T05:30:00Z"
+EFFECTIVE = dt.datetime(2026, 2, 10, 5, 0, tzinfo=UTC)
+
+
+def test_dry_run_lists_rows_and_partitions(conn, cli):
+    rd.build(conn, START, 24 * 30)
+    before = rd.fingerprint(conn)
+    r = cli("purge", "--before", CUTOFF, "--dry-run", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = {x["table"]: x for x in json.loads(r.stdout)}
+    expected = rd.expected_removal(conn, EFFECTIVE)
+    assert {t: rows[t]["rows_removed"] for t in rows} == expected
+    assert rows["posts"]["partitions_dropped"] == 1
+    assert "would remove" in r.stderr
+    assert rd.fingerprint(conn) == before
+
+
+def test_quiet_prints_nothing_and_stdin_not_a_terminal_does_not_ask(conn, cli):
+    rd.build(conn, START, 24 * 30)
+    expected = rd.expected_removal(conn, EFFECTIVE)
+    r = cli("--quiet", "purge", "--before", CUTOFF)  # no --yes: CliRunner's stdin is no tty
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "" and r.stderr == ""
+    assert scalar(conn, "SELECT min(fetched_at) FROM posts") == EFFECTIVE
+    assert expected["posts"] > 0
+
+
+def test_table_output_and_alias(conn, cli):
+    rd.build(conn, START, 24 * 30)
+    r = cli("retention-purge", "--before", CUTOFF)
+    assert r.exit_code == 0, r.stderr
+    assert "post_evaluations" in r.stdout and "partitions_dropped" in r.stdout
+    assert "partitions dropped: " in r.stderr and "posts_p2026_01" in r.stderr
+
+
+def test_terminal_asks_and_no_cancels(conn, cli, monkeypatch):
+    import moltctl.cli.cmd_purge as cmd
+
+    rd.build(conn, START, 24 * 30)
+    before = rd.fingerprint(conn)
+    monkeypatch.setattr(cmd, "stdin_is_terminal", lambda: True)
+    r = cli("purge", "--before", CUTOFF, input="n\n")
+    assert r.exit_code == 1 and "cancelled: nothing removed" in r.stderr
+    assert rd.fingerprint(conn) == before
+    r = cli("purge", "--before", CUTOFF, input="y\n")
+    assert r.exit_code == 0, r.stderr
+    assert rd.fingerprint(conn) != before
+    r = cli("purge", "--before", CUTOFF, "--yes")  # no question at all
+    assert r.exit_code == 0 and "?" not in r.stderr
+
+
+def test_usage_errors(cli):
+    for args, msg in (
+        ((), "exactly one of --days"),
+        (("--days", "3", "--before", CUTOFF), "exactly one of --days"),
+        (("--before", "last tuesday"), "ISO timestamp"),
+    ):
+        r = cli("purge", *args)
+        assert r.exit_code == 2, (args, r.stderr)
+        assert msg in r.stderr and "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) <= 2
+
+
+def test_locked_by_an_ingest_exits_3_then_waits_for_it(conn, cli, target):
+    """Ingest holds MAINTENANCE shared (ingest-file is not in the tree yet: a shared holder
+    stands in for it); purge needs it exclusively."""
+    rd.build(conn, START, 24 * 30)
+    before = rd.fingerprint(conn)
+    with locks.advisory_lock(target, locks.MAINTENANCE, what="ingest", shared=True):
+        r = cli("purge", "--before", CUTOFF, "--yes")
+        assert r.exit_code == 3
+        assert "another moltctl run holds the maintenance lock" in r.stderr
+        assert rd.fingerprint(conn) == before
+        r = cli("create-partition")
+        assert r.exit_code == 3
+
+    release = threading.Event()
+
+    def hold():
+        with locks.advisory_lock(target, locks.MAINTENANCE, what="ingest", shared=True):
+            release.set()
+            time.sleep(0.8)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    release.wait(5)
+    started = time.monotonic()
+    r = cli("purge", "--before", CUTOFF, "--yes", "--lock-timeout", "20")
+    waited = time.monotonic() - started
+    t.join()
+    assert r.exit_code == 0, r.stderr
+    assert waited >= 0.5
+    assert scalar(conn, "SELECT min(fetched_at) FROM posts") == EFFECTIVE
+
+
+def _per_snapshot(conn) -> dict:
+    counts: dict = {}
+    for t in rd.CONTENT_TABLES:
+        for sid, n in conn.execute(f"SELECT snapshot_id, count(*) FROM {t} GROUP BY 1"):
+            counts.setdefault(sid, {})[t] = n
+    return counts
+
+
+def test_killed_purge_leaves_a_consistent_db_and_a_rerun_finishes(pg_admin, dsn, cli):
+    """kill -9 in the middle of the boundary month; then re-run; same end state as one run."""
+    start = dt.datetime(2026, 2, 20, tzinfo=UTC)
+    cutoff = dt.datetime(2026, 3, 20, tzinfo=UTC)  # February dropped, March 1-19 in batches
+    with psycopg.connect(dsn, autocommit=True) as c:
+        rd.build(c, start, 24 * 33)
+        full = _per_snapshot(c)
+        kept = rd.kept_fingerprint(c, cutoff)
+        n_snapshots = scalar(c, "SELECT count(*) FROM snapshots")
+        feb = scalar(c, "SELECT count(*) FROM snapshots WHERE created_at < '2026-03-01Z'")
+    clone = f"{_db(dsn)}_clone"
+    _admin_exec(pg_admin, f'CREATE DATABASE "{clone}" TEMPLATE "{_db(dsn)}"')
+    try:
+        args = ["purge", "--before", cutoff.isoformat(), "--batch-size", "20", "--yes"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moltctl", "--dsn", dsn, "--quiet", *args, "--pause", "0.01"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        with psycopg.connect(dsn, autocommit=True) as c:
+            deadline = time.monotonic() + 60
+            # wait until February is gone and part of March: then kill
+            while scalar(c, "SELECT count(*) FROM snapshots") > n_snapshots - feb - 60:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            proc.stderr.close()
+            # the server ends the dead client's session (and rolls back its open step)
+            while scalar(
+                c, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'moltctl%%'"
+            ):
+                time.sleep(0.05)
+
+            # consistent: every old snapshot left is complete, or an anchor of kept versions
+            now = _per_snapshot(c)
+            old = c.execute(
+                "SELECT s.id, EXISTS (SELECT 1 FROM agents a WHERE a.snapshot_id = s.id) "
+                "OR EXISTS (SELECT 1 FROM submolts m WHERE m.snapshot_id = s.id) "
+                "FROM snapshots s WHERE s.created_at < %s",
+                (cutoff,),
+            ).fetchall()
+            complete = [sid for sid, anchor in old if not anchor]
+            assert complete, "killed too late: nothing left half-way"
+            for sid in complete:
+                assert now.get(sid) == full[sid]
+            assert len(old) < n_snapshots - scalar(
+                c, "SELECT count(*) FROM snapshots WHERE created_at >= %s", (cutoff,)
+            )
+            assert rd.kept_fingerprint(c, cutoff) == kept
+
+        r = cli("purge", "--before", cutoff.isoformat(), "--yes")
+        assert r.exit_code == 0, r.stderr
+        r = cli("purge", "--before", cutoff.isoformat(), "--yes", dsn_override=_with_db(dsn, clone))
+        assert r.exit_code == 0, r.stderr
+        with (
+            psycopg.connect(dsn) as a,
+            psycopg.connect(_with_db(dsn, clone)) as b,
+        ):
+            assert rd.fingerprint(a) == rd.fingerprint(b)
+            assert rd.kept_fingerprint(a, cutoff) == kept
+            parts = "SELECT count(*) FROM pg_class WHERE relname LIKE '%%p2026_02'"
+            assert scalar(a, parts) == scalar(b, parts) == 0
+    finally:
+        _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
+
+
+def _db(dsn: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    return conninfo_to_dict(dsn)["dbname"]
