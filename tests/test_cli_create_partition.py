@@ -1,0 +1,110 @@
+"""moltctl create-partition: months ahead, idempotent, default-partition rows moved, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from moltctl import locks, partitions
+from tests import retentiondata as rd
+from tests.conftest import scalar
+
+UTC = dt.UTC
+TABLES = list(partitions.PARTITIONED)
+
+
+def test_months_ahead_and_idempotent(conn, cli):
+    start = partitions.month_start(scalar(conn, "SELECT now()"))
+    r = cli("create-partition", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert {x["action"] for x in json.loads(r.stdout)} == {"exists"}  # init made them
+    assert "created 0 partition(s)" in r.stderr
+    r = cli("create-partition", "--months-ahead", "6", "--format", "json")
+    rows = json.loads(r.stdout)
+    assert len(rows) == 7 * len(TABLES)
+    created = {x["partition"] for x in rows if x["action"] == "created"}
+    assert created == {
+        partitions.partition_name(t, partitions.add_months(start, i))
+        for t in TABLES
+        for i in (4, 5, 6)
+    }
+    existing = set(partitions.existing(conn))
+    assert created <= existing
+    again = cli("create-partition", "--months-ahead", "6", "--format", "json")
+    assert {x["action"] for x in json.loads(again.stdout)} == {"exists"}
+
+
+def test_one_table_one_month(conn, cli):
+    r = cli("create-partition", "--table", "post_evaluations", "--month", "2025-02", "-f", "csv")
+    assert r.exit_code == 0, r.stderr
+    assert "post_evaluations_p2025_02" in r.stdout and r.stdout.count("created") == 1
+    assert "posts_p2025_02" not in partitions.existing(conn)
+    r = cli(
+        "create-partition",
+        "-t",
+        "posts",
+        "-t",
+        "comments",
+        "--month",
+        "2025-02",
+        "--months-ahead",
+        "1",
+        "-f",
+        "json",
+    )
+    assert sorted(x["partition"] for x in json.loads(r.stdout)) == [
+        "comments_p2025_02",
+        "comments_p2025_03",
+        "posts_p2025_02",
+        "posts_p2025_03",
+    ]
+
+
+def test_moves_default_rows_and_status_warns_until_then(conn, cli):
+    start = dt.datetime(2025, 4, 28, tzinfo=UTC)
+    rd.build(conn, start, 24 * 5, partitioned=False)  # April and May, all in the defaults
+    before = rd.fingerprint(conn)
+    status = cli("status")
+    assert status.exit_code == 0
+    assert "row(s) in default partition posts_default (months 2025-04, 2025-05)" in status.stderr
+    assert "posts_default" in status.stdout
+
+    r = cli("create-partition", "--month", "2025-04", "--months-ahead", "1", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert {x["action"] for x in rows} == {"moved"}
+    moved = {}
+    for x in rows:
+        moved[x["table"]] = moved.get(x["table"], 0) + x["moved_rows"]
+    assert moved == {t: before[t][0] for t in TABLES}  # every row, none lost
+    assert rd.fingerprint(conn) == before
+    assert "moved" in r.stderr
+    for t in TABLES:
+        assert scalar(conn, f"SELECT count(*) FROM {t}_default") == 0
+    status = cli("status", "--format", "json")
+    info = json.loads(status.stdout)
+    assert "warnings" not in info
+    section = next(s for s in info["sections"] if s["title"] == "partitions")
+    by_name = {x["partition"]: x for x in section["rows"]}
+    assert by_name["posts_p2025_04"]["range"] == "[2025-04-01, 2025-05-01)"
+    assert (
+        by_name["posts_p2025_04"]["rows"] + by_name["posts_p2025_05"]["rows"] == before["posts"][0]
+    )
+
+
+def test_errors_are_one_line(cli):
+    for args, code, msg in (
+        (("--table", "agents"), 2, "'agents' is not a partitioned table"),
+        (("--month", "2026-13"), 2, "--month must be YYYY-MM"),
+        (("--month", "March"), 2, "--month must be YYYY-MM"),
+        (("--months-ahead", "-1"), 2, "--months-ahead must be 0 or more"),
+    ):
+        r = cli("create-partition", *args)
+        assert r.exit_code == code, (args, r.stderr)
+        assert msg in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+
+
+def test_locked_exits_3(cli, target):
+    with locks.advisory_lock(target, locks.MAINTENANCE, what="purge"):
+        r = cli("create-partition")
+    assert r.exit_code == 3 and "holds the maintenance lock" in r.stderr
