@@ -75,6 +75,8 @@ class SnapshotResult:
     warnings: Warnings = field(default_factory=Warnings)
     seconds: float = 0.0
     backfilled: bool = False
+    # seconds per phase (parse+copy, posts, comments, scd2, history, ...): for benchmarks
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,10 +114,11 @@ def _exec(conn, sql: str, params: dict | None = None):
 
 
 def _script(conn, template: str, params: dict | None = None, **ctx) -> list[int]:
-    """Run each statement of a rendered template; return their row counts."""
-    counts = []
-    for _line, stmt in sqlfiles.split_statements(sqlfiles.render(template, **ctx)):
-        counts.append(_exec(conn, stmt, params).rowcount)
+    """Run a rendered multi-statement template in one round trip; return each row count."""
+    cur = _exec(conn, sqlfiles.render(template, **ctx), params)
+    counts = [cur.rowcount]
+    while cur.nextset():
+        counts.append(cur.rowcount)
     return counts
 
 
@@ -207,6 +210,14 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
     sid = claimed[0]
     _script(conn, "ingest/staging.sql")
 
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        res.timings[name] = res.timings.get(name, 0.0) + now - clock
+        clock = now
+
     sink = CopySink(conn, sid, t)
     label = f"{src.run_id}"
     if progress:
@@ -215,6 +226,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
     else:
         src.feed(sink, warns)
     sink.flush_all()
+    lap("parse_copy")
 
     params = {"sid": sid, "t": t}
     posts = _exec(
@@ -227,6 +239,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
         sqlfiles.render("ingest/comments_insert.sql.j2", cols=rec.COMMENT_COLS[1:]),
         params,
     ).rowcount
+    lap("posts_comments")
 
     # SCD2: one ingest at a time from here to commit
     _exec(conn, sqlfiles.render("ingest/xact_lock.sql"), {"key": SCD2_LOCK})
@@ -245,10 +258,12 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
             _exec(conn, sqlfiles.render("ingest/rc_ids_backfill.sql.j2", e=e))
             versions[e["table"]] += _rebuild(conn, e, t)
             _exec(conn, sqlfiles.render("ingest/rc_ids_drop.sql"))
+    lap("scd2")
 
     history = _exec(
         conn, sqlfiles.render("ingest/score_history.sql.j2", dims=_score_dims(conn)), params
     ).rowcount
+    lap("score_history")
     _exec(
         conn,
         sqlfiles.render("ingest/snapshot_complete.sql"),
