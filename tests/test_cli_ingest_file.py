@@ -1,0 +1,287 @@
+"""moltctl ingest-file: bad input, warnings, idempotence, --replace, concurrency, kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REAL_RUN
+from tests.test_ingest_support import (
+    agent,
+    assert_invariants,
+    data_counts,
+    post,
+    rows,
+    write_bundle,
+    write_json,
+)
+
+RUN = "20260130T100000Z"
+
+
+def _nothing_loaded(conn) -> None:
+    assert all(v == 0 for v in data_counts(conn).values()), data_counts(conn)
+    assert rows(conn, "SELECT count(*) FROM snapshots WHERE status <> 'failed'") == [(0,)]
+
+
+def _error_line(result) -> str:
+    assert result.exit_code == 1, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def _bundle_with(tmp_path, *lines: str, name="b.ndjson"):
+    head = json.dumps({"type": "snapshot", "run_id": RUN})
+    path = tmp_path / name
+    path.write_text("\n".join([head, *lines]) + "\n")
+    return path
+
+
+def test_loads_real_run_and_summarises(cli, conn):
+    if not REAL_RUN.is_dir():
+        pytest.skip("shared data absent")
+    r = cli("ingest-file", str(REAL_RUN))
+    assert r.exit_code == 0, r.stderr
+    summary = r.stderr.strip().splitlines()[-1]
+    assert summary.startswith("ingest-file: 1 snapshot(s) loaded")
+    assert "posts 10" in summary and "comments 8" in summary and "warning(s)" in summary
+    assert r.stdout == ""
+    # already loaded: a no-op that says so
+    again = cli("ingest-file", str(REAL_RUN))
+    assert again.exit_code == 0
+    assert "already loaded" in again.stderr
+    assert rows(conn, "SELECT count(*) FROM posts") == [(10,)]
+    quiet = cli("ingest-file", "--quiet", str(REAL_RUN))
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("lines", "expect"),
+    [
+        (["this is not json"], ["b.ndjson: line 2", "not valid JSON"]),
+        (['{"type": "post", "id": "p1", "title": "tru'], ["line 2", "not valid JSON"]),
+        (['{"type": "post", "title": "no id"}'], ["line 2", "record without its id", "'id'"]),
+        (
+            [json.dumps(post("p1", "a1", upvotes="12"))],
+            ["line 2", "field 'upvotes'", "expected an integer", "string"],
+        ),
+        (
+            [json.dumps({"type": "agent", "id": "a1", "karma": 2**40})],
+            ["line 2", "field 'karma'", "out of range"],
+        ),
+        (
+            [json.dumps(post("p1", "a1", created_at="yesterday at noon"))],
+            ["line 2", "field 'created_at'", "does not parse"],
+        ),
+        (
+            [json.dumps({"type": "comment", "id": "c1", "post_id": "p1", "replies": {}})],
+            ["line 2", "field 'replies'", "expected a list", "object"],
+        ),
+        (
+            [json.dumps(post("p1", "a1", author={"id": "a1", "follower_count": [1]}))],
+            ["line 2", "field 'author.follower_count'", "expected an integer"],
+        ),
+        (['{"id": "p1"}'], ["line 2", "field 'type'"]),
+    ],
+)
+def test_bad_bundle_records(tmp_path, cli, conn, lines, expect):
+    # a valid record first: nothing of the run may be loaded when a later one is bad
+    path = _bundle_with(tmp_path, json.dumps(agent("a0", name="ok")), *lines)
+    expect = [e.replace("line 2", "line 3") for e in expect]
+    line = _error_line(cli("ingest-file", str(path)))
+    for part in expect:
+        assert part in line, line
+    assert str(path) in line
+    _nothing_loaded(conn)
+
+
+def test_failed_ingest_records_failure_and_rerun_completes(tmp_path, cli, conn):
+    path = _bundle_with(tmp_path, json.dumps(agent("a1", name="x")), "{not json")
+    _error_line(cli("ingest-file", str(path)))
+    status, message = rows(conn, "SELECT status, error_message FROM snapshots")[0]
+    assert status == "failed" and "line 3" in message
+    _nothing_loaded(conn)
+    path = _bundle_with(tmp_path, json.dumps(agent("a1", name="x")))
+    r = cli("ingest-file", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert rows(conn, "SELECT status, error_message FROM snapshots") == [("completed", None)]
+
+
+def test_bad_run_directories(tmp_path, cli, conn):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "empty directory" in _error_line(cli("ingest-file", str(empty)))
+    unrelated = tmp_path / "unrelated"
+    (unrelated / "docs").mkdir(parents=True)
+    (unrelated / "notes.txt").write_text("hello")
+    assert "not a run directory" in _error_line(cli("ingest-file", str(unrelated)))
+    missing = _error_line(cli("ingest-file", str(tmp_path / "nope")))
+    assert "no such file" in missing
+    bad_id = tmp_path / "not-a-time"
+    write_json(bad_id / "raw" / "posts_list.json", [])
+    line = _error_line(cli("ingest-file", str(bad_id)))
+    assert "'not-a-time' is not a time" in line
+    truncated = tmp_path / RUN
+    (truncated / "raw").mkdir(parents=True)
+    (truncated / "raw" / "posts_list.json").write_text('{"posts": [{"id": "p1", "tit')
+    line = _error_line(cli("ingest-file", str(truncated)))
+    assert "posts_list.json" in line and "not valid JSON" in line
+    (truncated / "raw" / "posts_list.json").write_text('{"posts": {"id": "p1"}}')
+    line = _error_line(cli("ingest-file", str(truncated)))
+    assert "field 'posts': expected a list, got object" in line
+    (truncated / "raw" / "posts_list.json").write_text('{"posts": [{"title": "x"}]}')
+    line = _error_line(cli("ingest-file", str(truncated)))
+    assert "posts[0]" in line and "record without its id" in line
+    empty_bundle = tmp_path / "e.ndjson"
+    empty_bundle.write_text("")
+    assert "empty bundle" in _error_line(cli("ingest-file", str(empty_bundle)))
+    _nothing_loaded(conn)
+
+
+def _hazard_bundle(tmp_path):
+    return write_bundle(
+        tmp_path / "h.ndjson",
+        RUN,
+        [
+            agent("a1", name="al\u0000ice", description="bio \ud83e\udd8a fox"),
+            post("p1", "a1", title="lone \ud800 surrogate", created_at="2026-01-30T09:00:00"),
+            {
+                "type": "post_evaluation",
+                "post_id": "p1",
+                "model": "m",
+                "scores": {"harm_enablement": {"score": 1, "confidence": "NAN_HERE"}},
+            },
+        ],
+    )
+
+
+def test_warnings_clean_and_count_and_strict_refuses(tmp_path, cli, conn):
+    path = _hazard_bundle(tmp_path)
+    # json.dumps writes "\ud800" escapes and cannot write NaN: patch the bytes
+    path.write_bytes(path.read_bytes().replace(b'"NAN_HERE"', b"NaN"))
+    strict = cli("ingest-file", "--strict", str(path))
+    line = _error_line(strict)
+    assert "h.ndjson: line 2" in line and "refused by --strict" in line
+    _nothing_loaded(conn)
+
+    r = cli("ingest-file", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert "1 NUL characters removed" in r.stderr
+    assert "1 lone surrogates replaced" in r.stderr
+    assert "1 NaN/Infinity replaced by null" in r.stderr
+    assert "1 timestamps without a zone read as UTC" in r.stderr
+    assert "4 warning(s)" in r.stderr.splitlines()[-1]
+    assert rows(conn, "SELECT handle, bio FROM agents") == [("alice", "bio \U0001f98a fox")]
+    title, created = rows(conn, "SELECT title, created_at_source::text FROM posts")[0]
+    assert title == "lone \ufffd surrogate" and created == "2026-01-30 09:00:00+00"
+    assert rows(
+        conn, "SELECT scores -> 'harm_enablement' ->> 'confidence' FROM post_evaluations"
+    ) == [(None,)]
+
+
+def test_replace_reloads(tmp_path, cli, conn):
+    path = write_bundle(tmp_path / "r.ndjson", RUN, [agent("a1", name="x"), post("p1", "a1")])
+    assert cli("ingest-file", str(path)).exit_code == 0
+    write_bundle(
+        tmp_path / "r.ndjson", RUN, [agent("a1", name="y"), post("p1", "a1"), post("p2", "a1")]
+    )
+    skipped = cli("ingest-file", str(path))
+    assert skipped.exit_code == 0 and "already loaded" in skipped.stderr
+    assert rows(conn, "SELECT count(*) FROM posts") == [(1,)]
+    r = cli("ingest-file", "--replace", str(path))
+    assert r.exit_code == 0 and "replaced" in r.stderr
+    assert rows(conn, "SELECT count(*) FROM posts") == [(2,)]
+    assert rows(conn, "SELECT handle FROM agents") == [("y",)]
+    assert rows(conn, "SELECT count(*) FROM snapshots") == [(1,)]
+    assert_invariants(conn)
+
+
+def _spawn(dsn, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("MOLTCTL_DSN", "DATABASE_URL")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "moltctl", "--dsn", dsn, "ingest-file", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def medium_bundle(tmp_path_factory):
+    from moltctl.generator import generate_runs
+
+    infos = []
+    out = tmp_path_factory.mktemp("medium")
+    (path,) = generate_runs(
+        out,
+        runs=1,
+        agents=1500,
+        posts=600,
+        comments_per_post=10,
+        seed=3,
+        fmt="bundle",
+        on_run=infos.append,
+    )
+    return path, infos[0]
+
+
+def test_concurrent_ingest_of_one_run(dsn, conn, medium_bundle):
+    path, info = medium_bundle
+    procs = [_spawn(dsn, str(path)) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    said = sorted("already loaded (use --replace" in err for _out, err in outs)
+    assert said == [False, True], outs
+    assert rows(conn, "SELECT count(*), min(status) FROM snapshots") == [(1, "completed")]
+    assert rows(conn, "SELECT count(*) FROM posts") == [(info.posts,)]
+    assert_invariants(conn)
+
+
+def test_kill_9_mid_load_leaves_nothing_and_rerun_completes(dsn, conn, medium_bundle):
+    path, info = medium_bundle
+    proc = _spawn(dsn, str(path))
+    deadline = time.monotonic() + 60
+    seen = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        busy = rows(
+            conn,
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'moltctl ingest' AND query ILIKE 'COPY%%'",
+        )[0][0]
+        if busy:
+            seen = True
+            break
+        time.sleep(0.01)
+    if not seen:
+        proc.kill()
+        pytest.skip("the load finished before it could be interrupted")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # the server notices the dead client and rolls its transaction back
+    deadline = time.monotonic() + 30
+    while rows(
+        conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'moltctl ingest'"
+    )[0][0]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    _nothing_loaded(conn)
+    assert rows(conn, "SELECT count(*) FROM snapshots") == [(0,)]
+    again = _spawn(dsn, str(path))
+    _out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert rows(conn, "SELECT status, posts_fetched FROM snapshots") == [("completed", info.posts)]
+    counts = data_counts(conn)
+    assert counts["posts"] == info.posts
+    assert counts["comments"] == info.comments
+    assert counts["post_evaluations"] == info.post_evaluations
+    assert counts["comment_evaluations"] == info.comment_evaluations
+    assert_invariants(conn)
