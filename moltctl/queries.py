@@ -29,6 +29,7 @@ through the ``ident`` / ``literal`` filters) and ``dimensions`` (the registry).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -550,12 +551,13 @@ class Guarded:
         raise TemplateValueError(self._name)
 
 
-def _env(tpl: QueryTemplate):
+@functools.lru_cache(maxsize=16)
+def _env(directory: str):
     from jinja2 import FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
-        loader=FileSystemLoader([str(tpl.path.parent), str(builtin_dir()), str(templates_dir())]),
+        loader=FileSystemLoader([directory, str(builtin_dir()), str(templates_dir())]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -565,6 +567,12 @@ def _env(tpl: QueryTemplate):
     env.filters["ident"] = sqlfiles.ident
     env.filters["literal"] = sqlfiles.literal
     return env
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(directory: str, text: str):
+    """The compiled template (compiling is most of the cost of rendering; cache by text)."""
+    return _env(directory).from_string(text)
 
 
 def render(
@@ -593,7 +601,7 @@ def render(
         "dimensions": list(dimensions or []),
     }
     try:
-        sql = _env(tpl).from_string(tpl.text).render(**context)
+        sql = _compiled(str(tpl.path.parent), tpl.text).render(**context)
     except TemplateValueError as exc:
         raise MoltError(
             f"query template {tpl.path.name} tries to write the value of --{exc} into the SQL",
@@ -667,10 +675,18 @@ def run(
     tpl = templates[name]
     values = validate(tpl, raw)
     limit = check_limit(limit) if limit is not None else tpl.limit
+    import psycopg
+
     with connect(target) as conn:
         conn.read_only = True
+        try:
+            dims = dimensions(conn)
+        except psycopg.errors.UndefinedTable:
+            raise MoltError(
+                "the database has no moltctl schema (no dimensions table)",
+                hint="run moltctl init",
+            ) from None
         refs = resolve_refs(conn, tpl, values)
-        dims = dimensions(conn)
         sql, params = render(tpl, values, refs=refs, dimensions=dims, limit=limit)
         result = QueryResult(tpl, sql, params)
         if show_sql:

@@ -325,3 +325,8 @@ def test_broken_user_template_is_one_line(q, tmp_path):
     result = q("--templates", str(tmp_path), "list")
     assert result.exit_code == 1
     assert "unknown header key(s): what" in result.stderr.splitlines()[0]
+
+
+def test_uninitialized_database_is_one_line(cli, empty_dsn):
+    result = cli("query", "leaderboard", dsn_override=empty_dsn)
+    _one_line_error(result, 1, "the database has no moltctl schema (no dimensions table)")
