@@ -1,6 +1,6 @@
 """Purging 30 of 120 days: partitioned purge vs a plain DELETE of the same rows (by hand).
 
-Run: .venv/bin/python bench/bench_purge.py [--posts 150] [--dsn ADMIN_CONNINFO]
+Run: .venv/bin/python bench/bench_purge.py [--posts 250] [--payload 1200] [--dsn ADMIN]
 
 Builds two databases with the same generated data (hourly snapshots over 120 days from
 2025-11-01, set-based generate_series SQL from tests/retentiondata.py):
@@ -59,16 +59,18 @@ def fresh(admin_dsn: str, name: str) -> str:
     return with_db(admin_dsn, name)
 
 
-def build_partitioned(dsn: str, posts: int) -> float:
+def build_partitioned(dsn: str, posts: int, payload: int) -> float:
     schema.init(resolve(dsn))
     t = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as c:
-        rd.build(c, START, 24 * DAYS, agents=400, submolts=20, posts=posts, history=100)
+        rd.build(
+            c, START, 24 * DAYS, agents=400, submolts=20, posts=posts, history=100, payload=payload
+        )
         c.execute("VACUUM ANALYZE")
     return time.perf_counter() - t
 
 
-def build_plain(dsn: str, posts: int) -> float:
+def build_plain(dsn: str, posts: int, payload: int) -> float:
     migrations.migrate(resolve(dsn), upto="002")
     tables = list(rd.CONTENT_TABLES)
     with psycopg.connect(dsn, autocommit=True) as c:
@@ -89,6 +91,7 @@ def build_plain(dsn: str, posts: int) -> float:
             submolts=20,
             posts=posts,
             history=100,
+            payload=payload,
             partitioned=False,
         )
         c.execute("VACUUM ANALYZE")
@@ -135,7 +138,10 @@ def sizes(dsn: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--posts", type=int, default=150, help="posts per hourly snapshot")
+    ap.add_argument("--posts", type=int, default=250, help="posts per hourly snapshot")
+    ap.add_argument(
+        "--payload", type=int, default=1200, help="bytes of judge explanation per evaluation"
+    )
     ap.add_argument("--dsn", help="admin conninfo of a server to use (default: embedded)")
     args = ap.parse_args()
     server = None
@@ -156,8 +162,8 @@ def main() -> None:
         part = fresh(admin_dsn, "bench_purge_partitioned")
         plain = fresh(admin_dsn, "bench_purge_plain")
         print(f"building {DAYS} days of hourly snapshots, {args.posts} posts each ...")
-        b1 = build_partitioned(part, args.posts)
-        b2 = build_plain(plain, args.posts)
+        b1 = build_partitioned(part, args.posts, args.payload)
+        b2 = build_plain(plain, args.posts, args.payload)
         total = sizes(part)
         print(f"  built in {b1:.0f} s (partitioned) and {b2:.0f} s (unpartitioned)")
         print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in total.items()))

@@ -50,7 +50,8 @@ JOIN snapshots s ON s.created_at = %(start)s::timestamptz + v.h * interval '1 ho
 POSTS = """
 INSERT INTO posts (snapshot_id, external_id, title, content, upvotes, score, comment_count,
                    author_id, submolt_id, created_at_source, fetched_at)
-SELECT s.id, 'post-' || (j + mod(h * 3, 97)), 'title ' || j, repeat('x', 40), h + j, h - j,
+SELECT s.id, 'post-' || (j + mod(h * 3, 97)), 'title ' || j,
+       repeat(md5(s.id::text || j), greatest(1, %(payload)s / 64)), h + j, h - j,
        %(comments)s, 'agent-' || (mod(h + j, %(agents)s) + 1), 'submolt-' || (mod(j, 5) + 1),
        s.created_at - interval '3 hours', s.created_at
 FROM snapshots s,
@@ -72,10 +73,12 @@ WHERE p.fetched_at >= %(lo)s AND p.fetched_at < %(end)s
 
 POST_EVALS = """
 INSERT INTO post_evaluations (snapshot_id, post_id, transcript_id, model, latency_ms, scores,
-                              evaluated_at)
+                              raw_result, evaluated_at)
 SELECT p.snapshot_id, p.external_id, 't-' || p.id, 'judge-1', 1000 + p.score,
        jsonb_build_object('harm_enablement', jsonb_build_object('score', mod(p.upvotes, 10)),
                           'deception_or_evasion', jsonb_build_object('score', mod(p.score, 4))),
+       CASE WHEN %(payload)s > 0 THEN jsonb_build_object(
+           'explanation', repeat(md5(p.id::text), %(payload)s / 32)) END,
        p.fetched_at
 FROM posts p
 WHERE p.fetched_at >= %(lo)s AND p.fetched_at < %(end)s
@@ -83,9 +86,12 @@ WHERE p.fetched_at >= %(lo)s AND p.fetched_at < %(end)s
 
 COMMENT_EVALS = """
 INSERT INTO comment_evaluations (snapshot_id, comment_id, post_id, author_handle, model, scores,
-                                 evaluated_at)
+                                 raw_result, evaluated_at)
 SELECT c.snapshot_id, c.external_id, c.post_id, c.author_id, 'judge-1',
-       jsonb_build_object('harm_enablement', jsonb_build_object('score', c.score)), c.fetched_at
+       jsonb_build_object('harm_enablement', jsonb_build_object('score', c.score)),
+       CASE WHEN %(payload)s > 0 THEN jsonb_build_object(
+           'explanation', repeat(md5(c.id::text), %(payload)s / 32)) END,
+       c.fetched_at
 FROM comments c
 WHERE c.fetched_at >= %(lo)s AND c.fetched_at < %(end)s
 """
@@ -125,6 +131,7 @@ def build(
     comments: int = 2,
     history: int = 4,
     partitioned: bool = True,
+    payload: int = 0,
     chunk_hours: int = 24 * 7,
 ) -> None:
     """Write ``hours`` hourly snapshots from ``start`` and all their data (autocommit conn ok)."""
@@ -143,6 +150,7 @@ def build(
         "posts": posts,
         "comments": comments,
         "history": history,
+        "payload": payload,
     }
     conn.execute(SNAPSHOTS, p)
     conn.execute(

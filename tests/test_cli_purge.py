@@ -195,3 +195,12 @@ def _db(dsn: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
     return conninfo_to_dict(dsn)["dbname"]
+
+
+def test_days_option(conn, cli):
+    now = scalar(conn, "SELECT date_trunc('hour', now())")
+    rd.build(conn, now - dt.timedelta(days=3), 24 * 3)
+    r = cli("purge", "--days", "1.5", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    first = scalar(conn, "SELECT min(fetched_at) FROM posts")
+    assert now - dt.timedelta(days=1.5, hours=1) <= first <= now - dt.timedelta(days=1.5)

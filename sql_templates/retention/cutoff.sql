@@ -1,2 +1,2 @@
--- the cutoff from the server's clock (never this machine's)
-SELECT now() - make_interval(days => %(days)s) AS cutoff
+-- the cutoff from the server's clock (never this machine's); days may be fractional
+SELECT now() - %(days)s::float8 * interval '1 day' AS cutoff
