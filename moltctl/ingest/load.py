@@ -58,6 +58,8 @@ COPY_TARGETS = {
         "comment_evaluations",
         ("snapshot_id", "evaluated_at", *rec.COMMENT_EVAL_COLS),
     ),
+    "evals": ("stg_evals", ("eval_no", "is_post", "item_id", "author_handle")),
+    "scores": ("stg_scores", ("eval_no", "dimension", "score")),
 }
 STAGED = {"agents", "submolts", "posts", "comments"}
 
@@ -123,9 +125,20 @@ def _script(conn, template: str, params: dict | None = None, **ctx) -> list[int]
 
 
 class CopySink(rec.Sink):
-    """Buffers rows per table and COPies them in batches (bounded memory, few round trips)."""
+    """Buffers rows per table and COPies them in batches (bounded memory, few round trips).
+
+    A writer thread runs the COPYs while the caller goes on parsing, so the server's work
+    (parsing jsonb, maintaining indexes) overlaps with Python's; at most ``QUEUED`` batches
+    wait in between, which keeps memory bounded whatever the input's size.
+    """
+
+    QUEUED = 4
+    THREADED = True
 
     def __init__(self, conn, sid, t: dt.datetime, batch: int = BATCH_ROWS):
+        import queue
+        import threading
+
         self.conn = conn
         self.prefix = (sid, t)
         self.batch = batch
@@ -136,6 +149,26 @@ class CopySink(rec.Sink):
             k: sqlfiles.render("ingest/copy.sql.j2", table=table, columns=cols)
             for k, (table, cols) in COPY_TARGETS.items()
         }
+        self.error: BaseException | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=self.QUEUED)
+        self.thread = threading.Thread(target=self._writer, name="moltctl-copy", daemon=True)
+        if self.THREADED:
+            self.thread.start()
+
+    def _writer(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue  # drain after a failure; the caller raises it
+            table, rows = item
+            try:
+                with self.conn.cursor() as cur, cur.copy(self.sql[table]) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self.error = exc
 
     def add(self, table: str, rank: int, row: tuple) -> None:
         buf = self.buffers[table]
@@ -147,19 +180,45 @@ class CopySink(rec.Sink):
         if len(buf) >= self.batch:
             self.flush(table)
 
+    def scores(self, is_post: bool, item_id: str, author_handle, pairs: list) -> None:
+        self.seq += 1
+        n = self.seq
+        evals = self.buffers["evals"]
+        evals.append((n, is_post, item_id, author_handle))
+        if pairs:
+            self.buffers["scores"].extend((n, dim, score) for dim, score in pairs)
+        if len(evals) >= self.batch:
+            self.flush("evals")
+            self.flush("scores")
+
     def flush(self, table: str) -> None:
+        if self.error is not None:
+            raise self.error
         rows = self.buffers[table]
         if not rows:
             return
-        with self.conn.cursor() as cur, cur.copy(self.sql[table]) as copy:
-            for row in rows:
-                copy.write_row(row)
+        self.buffers[table] = []
         self.counts[table] += len(rows)
-        rows.clear()
+        if self.THREADED:
+            self.queue.put((table, rows))
+        else:
+            self.queue.put((table, rows))
+            self.queue.put(None)
+            self._writer()
 
-    def flush_all(self) -> None:
+    def close(self) -> None:
+        """Stop the writer (after what is queued); the connection is the caller's again."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+
+    def finish(self) -> None:
+        """Flush everything, wait for the writer, raise its error if it had one."""
         for table in self.buffers:
             self.flush(table)
+        self.close()
+        if self.error is not None:
+            raise self.error
 
 
 def _score_dims(conn) -> list[dict]:
@@ -220,12 +279,15 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
 
     sink = CopySink(conn, sid, t)
     label = f"{src.run_id}"
-    if progress:
-        progress(0, src.size, label)
-        src.feed(sink, warns, lambda n: progress(n, src.size, label))
-    else:
-        src.feed(sink, warns)
-    sink.flush_all()
+    try:
+        if progress:
+            progress(0, src.size, label)
+            src.feed(sink, warns, lambda n: progress(n, src.size, label))
+        else:
+            src.feed(sink, warns)
+        sink.finish()
+    finally:
+        sink.close()
     lap("parse_copy")
 
     params = {"sid": sid, "t": t}

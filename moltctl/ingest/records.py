@@ -108,6 +108,23 @@ class Sink:
     def add(self, table: str, rank: int, row: tuple) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def scores(self, is_post: bool, item_id: str, author_handle, pairs: list) -> None:
+        """The numeric scores of one evaluation, for agent_score_history."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+
+def numeric_scores(scores) -> list[tuple[str, float]]:
+    """(dimension, score) for every dimension with a numeric ``score`` (bools are not)."""
+    if not scores:
+        return []
+    out = []
+    for dim, v in scores.items():
+        if isinstance(v, dict):
+            score = v.get("score")
+            if type(score) in (int, float):
+                out.append((dim, float(score)))
+    return out
+
 
 def _type_name(v) -> str:
     if isinstance(v, bool):
@@ -533,11 +550,13 @@ def post_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
     raw = f.obj("raw_result")
     if raw is None and result is not None:
         raw = result.d
+    post_id = f.id("post_id", "post_external_id")
+    sink.scores(True, post_id, None, numeric_scores(scores))
     sink.add(
         "post_evaluations",
         0,
         (
-            f.id("post_id", "post_external_id"),
+            post_id,
             f.text("transcript_id"),
             f.text("model") or "unknown",
             f.int("latency_ms"),
@@ -555,14 +574,17 @@ def comment_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
     raw = f.obj("raw_result")
     if raw is None and result is not None:
         raw = result.d
+    comment_id = f.id("comment_id", "comment_external_id")
+    handle = f.text("author", "author_handle")
+    sink.scores(False, comment_id, handle, numeric_scores(scores))
     sink.add(
         "comment_evaluations",
         0,
         (
-            f.id("comment_id", "comment_external_id"),
+            comment_id,
             f.id("post_id", "post_external_id", required=False) or "",
             f.text("transcript_id"),
-            f.text("author", "author_handle"),
+            handle,
             f.text("model") or "unknown",
             f.int("latency_ms"),
             f.text("finish_reason"),

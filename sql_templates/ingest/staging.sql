@@ -20,3 +20,9 @@ CREATE TEMP TABLE stg_comments (
     author_id TEXT, content TEXT, upvotes INT, downvotes INT, score INT,
     created_at_source TIMESTAMPTZ
 ) ON COMMIT DROP;
+-- what agent_score_history needs of each evaluation, extracted while parsing (so the history
+-- never reads the large scores documents back)
+CREATE TEMP TABLE stg_evals (
+    eval_no BIGINT, is_post BOOLEAN, item_id TEXT, author_handle TEXT
+) ON COMMIT DROP;
+CREATE TEMP TABLE stg_scores (eval_no BIGINT, dimension TEXT, score FLOAT8) ON COMMIT DROP;
