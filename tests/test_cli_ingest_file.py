@@ -285,3 +285,15 @@ def test_kill_9_mid_load_leaves_nothing_and_rerun_completes(dsn, conn, medium_bu
     assert counts["post_evaluations"] == info.post_evaluations
     assert counts["comment_evaluations"] == info.comment_evaluations
     assert_invariants(conn)
+
+
+def test_waits_for_maintenance_lock_then_exit_3(tmp_path, cli, conn, target):
+    from moltctl import locks
+
+    path = write_bundle(tmp_path / "l.ndjson", RUN, [agent("a1", name="x")])
+    with locks.advisory_lock(target, locks.MAINTENANCE, what="purge"):
+        r = cli("ingest-file", "--lock-timeout", "0.2", str(path))
+    assert r.exit_code == 3, r.stderr
+    assert "maintenance lock" in r.stderr
+    _nothing_loaded(conn)
+    assert cli("ingest-file", str(path)).exit_code == 0
