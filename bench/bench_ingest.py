@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -137,6 +138,13 @@ def query(dsn: str, statement: str, params=None) -> list[tuple]:
         return conn.execute(statement, params).fetchall()
 
 
+def query_exec(dsn: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(statement)
+
+
 def counts(dsn: str) -> dict[str, int]:
     return dict(query(dsn, sql("row_counts.sql")))
 
@@ -167,8 +175,34 @@ def ingest_measured(server: Server, db: str, paths: list[Path]) -> tuple[float, 
     return seconds, rusage.ru_maxrss / 1024
 
 
-def copy_floor(dsn: str, flat: Flat, when: dt.datetime) -> float:
-    """The floor: snapshot row + COPY of every table's CSV, one transaction, same schema."""
+def phases_measured(dsn: str, paths: list[Path]) -> list[dict]:
+    """The ingest core in a subprocess (bench/ingest_phases.py): per snapshot, its phases."""
+    cmd = [sys.executable, str(HERE / "ingest_phases.py"), dsn, *map(str, paths)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def copy_tables(conn, flat: Flat, files: dict[str, Path]) -> dict[str, float]:
+    """COPY each table's CSV (caller's transaction); seconds per table."""
+    took = {}
+    with conn.cursor() as cur:
+        for table in LOAD_ORDER:
+            t = time.perf_counter()
+            statement = sql("copy.sql.j2", table=table, columns=flat.columns[table])
+            with cur.copy(statement) as cp, open(files[table], "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    cp.write(chunk)
+            took[table] = time.perf_counter() - t
+    return took
+
+
+def copy_floor(dsn: str, flat: Flat, when: dt.datetime) -> tuple[float, dict[str, float]]:
+    """The floor: snapshot row + COPY of every table's CSV, one transaction, same schema.
+
+    Returns (seconds including COMMIT, seconds per table).
+    """
     import psycopg
 
     from moltctl import partitions
@@ -178,19 +212,16 @@ def copy_floor(dsn: str, flat: Flat, when: dt.datetime) -> float:
         with conn.transaction():
             conn.execute(sql("snapshot_insert.sql"), flat.snapshot)
             partitions.ensure_for_time(conn, when)
-            with conn.cursor() as cur:
-                for table in LOAD_ORDER:
-                    statement = sql("copy.sql.j2", table=table, columns=flat.columns[table])
-                    with cur.copy(statement) as cp, open(flat.files[table], "rb") as fh:
-                        while chunk := fh.read(1 << 20):
-                            cp.write(chunk)
-        return time.perf_counter() - t
+            per_table = copy_tables(conn, flat, flat.files)
+        return time.perf_counter() - t, per_table
 
 
 def naive(dsn: str, flat: Flat, when: dt.datetime) -> tuple[float, float, int]:
     """One INSERT per row (committed every NAIVE_BATCH rows) on the sample; extrapolated.
 
-    Returns (seconds on the sample, extrapolated seconds for all rows, sample rows).
+    The rows outside the sample are COPYed first (untimed), so the timed INSERTs go into
+    tables (and indexes) of the full size. Returns (seconds on the sample, extrapolated
+    seconds for all rows, sample rows).
     """
     import psycopg
 
@@ -200,11 +231,13 @@ def naive(dsn: str, flat: Flat, when: dt.datetime) -> tuple[float, float, int]:
     extrapolated = 0.0
     n_rows = 0
     with psycopg.connect(dsn) as conn:
-        t = time.perf_counter()
         with conn.transaction():
             conn.execute(sql("snapshot_insert.sql"), flat.snapshot)
             partitions.ensure_for_time(conn, when)
-        total += time.perf_counter() - t
+            copy_tables(conn, flat, flat.rest_files)
+        with contextlib.suppress(Exception):
+            conn.execute("CHECKPOINT")
+            conn.commit()
         for table in LOAD_ORDER:
             rows = flat.samples[table]
             if not rows:
@@ -237,7 +270,9 @@ def main() -> None:
     ap.add_argument("--naive-sample", type=float, default=0.1)
     ap.add_argument("--series-runs", type=int, default=20)
     ap.add_argument("--series-scale", type=float, default=0.1)
-    ap.add_argument("--skip", default="", help="comma list: gz,dir,naive,series")
+    ap.add_argument(
+        "--skip", default="", help="comma list of: gz, dir, noindex, phases, naive, series"
+    )
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument("--out", type=Path, default=None, help="also write the markdown here")
@@ -276,17 +311,24 @@ def main() -> None:
             runs = [fn() for _ in range(max(1, args.repeat))]
             return min(runs, key=lambda r: r[0])
 
-        def floor_once():
+        def floor_once(drop_indexes: bool = False):
             db = server.fresh()
+            if drop_indexes:
+                query_exec(server.dsn_of(db), sql("drop_secondary_indexes.sql"))
             server.checkpoint()
-            seconds = copy_floor(server.dsn_of(db), flat, when)
+            seconds, per_table = copy_floor(server.dsn_of(db), flat, when)
             c = counts(server.dsn_of(db))
             server.drop(db)
-            return seconds, c
+            return seconds, per_table, c
 
         log("(a) COPY floor")
-        floor_s, floor_counts = best(floor_once)
+        floor_s, floor_tables, floor_counts = best(floor_once)
         log(f"    {floor_s:.2f}s {floor_counts}")
+        bare_s = bare_tables = None
+        if "noindex" not in skip:
+            log("    COPY floor without secondary indexes (for the index cost)")
+            bare_s, bare_tables, _ = best(lambda: floor_once(drop_indexes=True))
+            log(f"    {bare_s:.2f}s")
 
         def ingest_once(paths):
             db = server.fresh()
@@ -310,6 +352,15 @@ def main() -> None:
             ingest_rows[label] = (seconds, c)
             peak[label] = rss
 
+        phases = None
+        if "phases" not in skip:
+            log("ingest core on the bundle, phase by phase (one more load)")
+            db = server.fresh()
+            server.checkpoint()
+            (phases,) = phases_measured(server.dsn_of(db), [bundle])
+            server.drop(db)
+            log(f"    {phases['seconds']:.2f}s {phases['timings']}")
+
         naive_s = naive_x = None
         naive_n = 0
         if "naive" not in skip:
@@ -320,13 +371,11 @@ def main() -> None:
             server.drop(db)
             log(f"    {naive_s:.2f}s for {naive_n} rows, extrapolated {naive_x:.1f}s")
 
-        series = []
+        series: list[dict] = []
         if "series" not in skip and args.series_runs > 0:
             s_posts = max(100, round(FULL["posts"] * args.series_scale / 100) * 100)
             s_agents = max(100, round(FULL["agents"] * args.series_scale))
-            log(
-                f"series: {args.series_runs} hourly snapshots of {s_posts} posts, {s_agents} agents"
-            )
+            log(f"series: {args.series_runs} hourly snapshots, {s_posts} posts, {s_agents} agents")
             paths = generate_runs(
                 work / "series",
                 runs=args.series_runs,
@@ -339,50 +388,57 @@ def main() -> None:
             db = server.fresh()
             for p in paths:
                 server.checkpoint()
-                seconds, _ = ingest_measured(server, db, [p])
-                series.append(seconds)
-                log(f"    {p.name}: {seconds:.2f}s")
+                (snap,) = phases_measured(server.dsn_of(db), [p])
+                series.append(snap)
+                log(f"    {p.name}: {snap['seconds']:.2f}s {_fmt_phases(snap['timings'])}")
             series_counts = counts(server.dsn_of(db))
             server.drop(db)
 
         # ---------------------------------------------------------------- the report
-        lines = []
+        lines: list[str] = []
         add = lines.append
         add(
             f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"{settings[0].split(' on ')[0]} (shared_buffers {settings[1]}, "
-            f"synchronous_commit {settings[4]}), "
+            f"max_wal_size {settings[5]}, synchronous_commit {settings[4]}), "
             f"{'embedded server' if not args.dsn else 'MOLTCTL_BENCH_DSN'}."
         )
         add("")
         n_evals = floor_counts.get("post_evaluations", 0) + floor_counts.get(
             "comment_evaluations", 0
         )
+        gz_size = f", gzipped {gz.stat().st_size / 1e6:.0f} MB" if gz else ""
         add(
             f"One snapshot: {floor_counts.get('posts', 0):,} posts, "
-            f"{floor_counts.get('comments', 0):,} comments, "
-            f"{n_evals:,} evaluations, {floor_counts.get('agents', 0):,} agents, "
+            f"{floor_counts.get('comments', 0):,} comments, {n_evals:,} evaluations, "
+            f"{floor_counts.get('agents', 0):,} agents, "
             f"{floor_counts.get('agent_score_history', 0):,} agent_score_history rows "
-            f"({rows:,} rows in all; bundle {bundle.stat().st_size / 1e6:.0f} MB)."
+            f"({rows:,} rows in all; bundle {bundle.stat().st_size / 1e6:.0f} MB{gz_size})."
         )
         add("")
         add("| load | seconds | rows/s | vs COPY floor | peak RSS |")
         add("|---|---:|---:|---:|---:|")
         add(
-            f"| (a) COPY of pre-flattened CSV (floor) | {floor_s:.2f} | {rows / floor_s:,.0f} "
-            "| 1.00x | |"
+            f"| (a) COPY of pre-flattened CSV (the floor) | {floor_s:.2f} | "
+            f"{rows / floor_s:,.0f} | 1.00x | |"
         )
+        if bare_s is not None:
+            add(
+                f"| (a') the same COPY with no secondary index (keys only) | {bare_s:.2f} | "
+                f"{rows / bare_s:,.0f} | {bare_s / floor_s:.2f}x | |"
+            )
         for label, (seconds, _) in ingest_rows.items():
             add(
                 f"| `moltctl ingest-file` {label} | {seconds:.2f} | {rows / seconds:,.0f} | "
                 f"{seconds / floor_s:.2f}x | {peak[label]:.0f} MB |"
             )
         if naive_x is not None:
+            every = round(1 / args.naive_sample)
             add(
-                f"| (b) row-at-a-time INSERT (timed on {naive_n:,} rows, every "
-                f"{round(1 / args.naive_sample)}th row; x{round(1 / args.naive_sample)}) | "
-                f"{naive_x:.1f} | {rows / naive_x:,.0f} | {naive_x / floor_s:.1f}x | |"
+                f"| (b) row-at-a-time INSERT, commit every {NAIVE_BATCH:,} rows (timed on "
+                f"{naive_n:,} rows, every {every}th, into the other rows; x{every}) | "
+                f"{naive_x:.1f} | {rows / naive_x:,.0f} | {naive_x / floor_s:.2f}x | |"
             )
         add("")
         main_s = ingest_rows["bundle (.ndjson)"][0]
@@ -402,33 +458,51 @@ def main() -> None:
             checks.append(
                 (
                     "ingest-file at least 20x faster than row-at-a-time",
-                    f"{naive_x / main_s:.1f}x",
+                    f"{naive_x / main_s:.2f}x (the COPY floor itself: {naive_x / floor_s:.2f}x)",
                     naive_x / main_s >= 20,
                 )
             )
         if series:
-            ratio = series[-1] / series[0]
+            first, last = series[0]["seconds"], series[-1]["seconds"]
             checks.append(
                 (
                     f"snapshot {len(series)} of a series loads within 20% of the first",
-                    f"{series[-1]:.2f}s vs {series[0]:.2f}s ({ratio:.2f}x)",
-                    ratio <= 1.2,
+                    f"{last:.2f}s vs {first:.2f}s ({last / first:.2f}x)",
+                    last / first <= 1.2,
                 )
             )
         add("| target | measured | met |")
         add("|---|---|---|")
         for name, value, ok in checks:
             add(f"| {name} | {value} | {'yes' if ok else '**no**'} |")
+        if floor_tables:
+            add("")
+            add("Where the time goes (seconds):")
+            add("")
+            head = "| table | COPY floor |" + (" COPY, no secondary index |" if bare_tables else "")
+            add(head)
+            add("|---|---:|" + ("---:|" if bare_tables else ""))
+            for table in LOAD_ORDER:
+                cell = f" {bare_tables[table]:.2f} |" if bare_tables else ""
+                add(f"| {table} | {floor_tables[table]:.2f} |{cell}")
+        if phases:
+            add("")
+            add(
+                f"ingest core on the bundle (bench/ingest_phases.py, one more load): "
+                f"{phases['seconds']:.2f}s = {_fmt_phases(phases['timings'])}."
+            )
         if series:
+            secs = [s["seconds"] for s in series]
             add("")
             add(
                 f"Series: {len(series)} consecutive hourly snapshots at scale "
                 f"{args.series_scale} ({s_posts:,} posts, about {s_posts * cpp:,} comments, "
-                f"{s_agents:,}+ agents each; each ingest-file a separate process, start-up "
-                f"included): seconds per snapshot "
-                + ", ".join(f"{s:.2f}" for s in series)
-                + f" (median {statistics.median(series):.2f}); after the series the database "
-                f"holds {series_counts.get('agents', 0):,} agent versions and "
+                f"{s_agents:,}+ agents each) loaded one after the other into one database "
+                "(the ingest core in one process per snapshot; seconds exclude process "
+                "start-up): " + ", ".join(f"{x:.2f}" for x in secs) + f" (median "
+                f"{statistics.median(secs):.2f}). First: {_fmt_phases(series[0]['timings'])}; "
+                f"last: {_fmt_phases(series[-1]['timings'])}. The database then holds "
+                f"{series_counts.get('agents', 0):,} agent versions and "
                 f"{series_counts.get('comments', 0):,} comment rows."
             )
         mism = {
@@ -451,6 +525,10 @@ def main() -> None:
         server.close()
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _fmt_phases(timings: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
 
 
 if __name__ == "__main__":
