@@ -445,3 +445,41 @@ def test_bad_arguments_are_usage_errors(tmp_path, kw, message):
     with pytest.raises(UsageError, match=message):
         generator.generate_runs(tmp_path, **kw)
     assert not list(tmp_path.iterdir())
+
+
+# ---- end to end: what the generator writes, ingest-file loads
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"fmt": "dir", "dialect": "mixed"},
+        {"fmt": "bundle", "gzip": True, "dialect": "mixed", "hazards": generator.HAZARDS},
+    ],
+)
+def test_generated_runs_load_with_their_counts(tmp_path, conn, target, kw):
+    from moltctl.ingest import ingest_paths
+
+    infos: list[generator.RunInfo] = []
+    paths = generator.generate_runs(
+        tmp_path, runs=2, agents=150, posts=40, comments_per_post=4, on_run=infos.append, **kw
+    )
+    result = ingest_paths(target, paths)
+    assert [s.status for s in result.snapshots] == ["loaded", "loaded"]
+    for info in infos:
+        sid = conn.execute(
+            "SELECT id FROM snapshots WHERE run_id = %s AND created_at = %s",
+            (info.run_id, info.created_at),
+        ).fetchone()[0]
+
+        def n(table: str, sid=sid) -> int:
+            return conn.execute(
+                f"SELECT count(*) FROM {table} WHERE snapshot_id = %s", (sid,)
+            ).fetchone()[0]
+
+        assert n("posts") == info.posts
+        assert n("comments") == info.comments
+        assert n("post_evaluations") == info.post_evaluations
+        assert n("comment_evaluations") == info.comment_evaluations
+    current = conn.execute("SELECT count(*) FROM agents WHERE is_current").fetchone()[0]
+    assert current == infos[-1].agents
