@@ -14,6 +14,7 @@ import time
 import psycopg
 
 from moltctl import locks
+from moltctl.connection import resolve
 from tests import retentiondata as rd
 from tests.conftest import _admin_exec, _with_db, scalar
 
@@ -204,3 +205,77 @@ def test_days_option(conn, cli):
     assert r.exit_code == 0, r.stderr
     first = scalar(conn, "SELECT min(fetched_at) FROM posts")
     assert now - dt.timedelta(days=1.5, hours=1) <= first <= now - dt.timedelta(days=1.5)
+
+
+def _table_counts(dsn: str) -> dict:
+    with psycopg.connect(dsn) as c:
+        counts = {t: scalar(c, f"SELECT count(*) FROM {t}") for t in rd.ALL_TABLES}
+        counts["run_ids"] = [r[0] for r in c.execute("SELECT run_id FROM snapshots ORDER BY 1")]
+        return counts
+
+
+def test_purge_concurrent_with_ingest(tmp_path, cli, dsn, target, pg_admin, template_db):
+    """An ingest-file in progress holds MAINTENANCE (shared): purge and create-partition exit 3,
+    or with --lock-timeout wait for it; the end state is that of ingest-then-purge."""
+    from moltctl.ingest.load import ingest_paths
+    from tests.conftest import _fresh
+
+    gen = cli(
+        "generate", str(tmp_path), "--runs", "8", "--posts", "12", "--agents", "40",
+        "--comments-per-post", "2", "--seed", "5", "--format", "bundle",
+        "--start", "2026-01-30T17:00:00Z",
+    )  # fmt: skip
+    assert gen.exit_code == 0, gen.stderr
+    paths = gen.stdout.split()
+    assert len(paths) == 8
+    cutoff = dt.datetime(2026, 1, 30, 19, tzinfo=UTC)
+    ingest_paths(target, paths[:4])
+
+    paused, go, done = threading.Event(), threading.Event(), []
+
+    def progress(_n, _total, _label):
+        if not paused.is_set():
+            paused.set()
+            go.wait(30)
+
+    ingest = threading.Thread(
+        target=lambda: done.append(ingest_paths(target, paths[4:], progress=progress))
+    )
+    ingest.start()
+    try:
+        assert paused.wait(30), "ingest never started loading"
+        r = cli("purge", "--before", cutoff.isoformat(), "--yes")
+        assert r.exit_code == 3 and "holds the maintenance lock" in r.stderr
+        assert cli("create-partition").exit_code == 3
+        waited = []
+        purge = threading.Thread(
+            target=lambda: waited.append(
+                cli("purge", "--before", cutoff.isoformat(), "--yes", "--lock-timeout", "30")
+            )
+        )
+        purge.start()
+        time.sleep(0.5)
+        assert purge.is_alive()  # waiting for the ingest, not interleaving with it
+    finally:
+        go.set()
+        ingest.join(60)
+    purge.join(60)
+    assert done and len(done[0].snapshots) == 4
+    assert waited and waited[0].exit_code == 0, waited[0].stderr
+
+    # the same as ingesting everything first and purging afterwards
+    ref = _with_db(pg_admin, _fresh(pg_admin, template_db))
+    try:
+        ingest_paths(resolve(ref), paths)
+        r = cli("purge", "--before", cutoff.isoformat(), "--yes", dsn_override=ref)
+        assert r.exit_code == 0, r.stderr
+        assert _table_counts(dsn) == _table_counts(ref)
+        with psycopg.connect(dsn) as c:
+            # the window starts at the last run at or before the cutoff: run 2 stays, run 1 goes
+            eff = scalar(
+                c, "SELECT max(created_at) FROM snapshots WHERE created_at <= %s", (cutoff,)
+            )
+            assert scalar(c, "SELECT count(*) FROM posts WHERE fetched_at < %s", (eff,)) == 0
+            assert scalar(c, "SELECT count(DISTINCT snapshot_id) FROM posts") == 7
+    finally:
+        _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{_db(ref)}" WITH (FORCE)')
