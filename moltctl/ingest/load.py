@@ -288,6 +288,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
         sink.finish()
     finally:
         sink.close()
+    _exec(conn, sqlfiles.render("ingest/staging_analyze.sql"))
     lap("parse_copy")
 
     params = {"sid": sid, "t": t}
