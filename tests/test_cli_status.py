@@ -3,6 +3,7 @@ import json
 import psycopg
 
 from moltctl.cli import app
+from tests.conftest import latest_version
 
 
 def test_status_json_on_initialized_db(cli, dsn):
@@ -14,7 +15,7 @@ def test_status_json_on_initialized_db(cli, dsn):
     r = cli("status", "--format", "json")
     assert r.exit_code == 0, r.stderr
     info = json.loads(r.stdout)
-    assert info["schema_version"] == "002" and info["pending"] == []
+    assert info["schema_version"] == latest_version() and info["pending"] == []
     assert info["server_version"]
     counts = {t["table"]: t["rows"] for t in info["tables"]}
     assert counts["snapshots"] == 1 and counts["agents"] == 0 and len(counts) == 8

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import latest_version
+
 BIN = Path(sys.executable).parent / "moltctl"
 DB_VARS = ("MOLTCTL_DSN", "DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB",
            "POSTGRES_USER", "POSTGRES_PASSWORD")  # fmt: skip
@@ -18,16 +20,17 @@ DB_VARS = ("MOLTCTL_DSN", "DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POS
 def _run(*args, env=None, check=True):
     exe = str(BIN) if BIN.exists() else shutil.which("moltctl")
     assert exe, "moltctl console script is not installed"
-    return subprocess.run(
-        [exe, *args], capture_output=True, text=True, env=env, timeout=120, check=check
-    )
+    r = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=120)
+    if check:
+        assert r.returncode == 0, f"moltctl {' '.join(args)} failed: {r.stderr}"
+    return r
 
 
 def test_installed_script_runs_init_and_status(empty_dsn):
     init = _run("--dsn", empty_dsn, "init")
     assert init.returncode == 0 and "initialized schema version" in init.stderr
     status = _run("--dsn", empty_dsn, "status", "--format", "json")
-    assert json.loads(status.stdout)["schema_version"] == "002"
+    assert json.loads(status.stdout)["schema_version"] == latest_version()
 
 
 def test_installed_script_error_is_one_line(empty_dsn):
@@ -45,10 +48,10 @@ def test_embedded_server_when_nothing_is_configured(tmp_path):
     try:
         init = _run("init", env=env)
         assert "using embedded PostgreSQL in" in init.stderr
-        assert "initialized schema version 002" in init.stderr
+        assert f"initialized schema version {latest_version()}" in init.stderr
         status = json.loads(_run("status", "-f", "json", env=env).stdout)
         assert status["connection_source"] == "embedded"
-        assert status["schema_version"] == "002"
+        assert status["schema_version"] == latest_version()
         server = json.loads(_run("server", "status", "-f", "json", env=env).stdout)[0]
         assert server["running"] and server["data_dir"] == str(tmp_path / "home" / "postgres")
         assert "stopped" in _run("server", "stop", env=env).stderr
@@ -57,7 +60,10 @@ def test_embedded_server_when_nothing_is_configured(tmp_path):
             is False
         )
         # commands start it again on demand
-        assert json.loads(_run("status", "-f", "json", env=env).stdout)["schema_version"] == "002"
+        assert (
+            json.loads(_run("status", "-f", "json", env=env).stdout)["schema_version"]
+            == latest_version()
+        )
     finally:
         pgdata = tmp_path / "home" / "postgres"
         if (pgdata / "PG_VERSION").exists():

@@ -8,7 +8,7 @@ from moltctl import migrations
 from moltctl.connection import resolve
 from moltctl.errors import LockedError, MoltError
 from moltctl.migrations import checksum, discover
-from tests.conftest import scalar
+from tests.conftest import all_labels, latest_version, scalar
 
 
 def _copy_migrations(tmp_path):
@@ -34,21 +34,15 @@ def test_status_and_history_on_fresh_and_migrated(empty_dsn):
     with psycopg.connect(empty_dsn) as c:
         assert {s.state for s in migrations.status(c)} == {"pending"}
     result = migrations.migrate(t)
-    assert [m.label for m, _ in result.applied] == [
-        "001_initial_schema",
-        "002_add_manipulation_dimension",
-    ]
+    assert [m.label for m, _ in result.applied] == all_labels()
     with psycopg.connect(empty_dsn) as c:
         rows = c.execute(
             "SELECT version, name, checksum, duration_ms FROM moltctl_migrations ORDER BY 1"
         ).fetchall()
-    assert [(r[0], r[1]) for r in rows] == [
-        ("001", "initial_schema"),
-        ("002", "add_manipulation_dimension"),
-    ]
+    assert [f"{r[0]}_{r[1]}" for r in rows] == all_labels()
     assert all(len(r[2]) == 64 and r[3] >= 0 for r in rows)
     again = migrations.migrate(t)
-    assert again.applied == [] and again.current_version == "002"
+    assert again.applied == [] and again.current_version == latest_version()
 
 
 def test_upto_applies_a_prefix(empty_dsn):
@@ -56,7 +50,7 @@ def test_upto_applies_a_prefix(empty_dsn):
     assert migrations.migrate(t, upto="001").current_version == "001"
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT count(*) FROM dimensions") == 4
-    assert migrations.migrate(t).current_version == "002"
+    assert migrations.migrate(t).current_version == latest_version()
 
 
 def test_changed_checksum_is_an_error_never_reapplied(empty_dsn, tmp_path):
@@ -77,7 +71,7 @@ def test_changed_checksum_is_an_error_never_reapplied(empty_dsn, tmp_path):
 
 def test_failing_migration_rolls_back_whole_and_names_statement(empty_dsn, tmp_path):
     d = _copy_migrations(tmp_path)
-    (d / "003_broken.sql").write_text(
+    (d / "900_broken.sql").write_text(
         "CREATE TABLE half_done (a int);\nINSERT INTO half_done VALUES (1);\n"
         "ALTER TABLE no_such_table ADD COLUMN b int;\n"
     )
@@ -85,41 +79,38 @@ def test_failing_migration_rolls_back_whole_and_names_statement(empty_dsn, tmp_p
     with pytest.raises(MoltError) as info:
         migrations.migrate(t, migrations=discover(d))
     msg = str(info.value)
-    assert "003_broken" in msg and "003_broken.sql:3" in msg and "ALTER TABLE no_such_table" in msg
+    assert "900_broken" in msg and "900_broken.sql:3" in msg and "ALTER TABLE no_such_table" in msg
     assert "rolled back" in msg
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT to_regclass('half_done') IS NULL")
-        assert scalar(c, "SELECT max(version) FROM moltctl_migrations") == "002"
+        assert scalar(c, "SELECT max(version) FROM moltctl_migrations") == latest_version()
     # no dirty state: fix the file and migrate again
-    (d / "003_broken.sql").write_text("CREATE TABLE half_done (a int);\n")
+    (d / "900_broken.sql").write_text("CREATE TABLE half_done (a int);\n")
     assert [m.label for m, _ in migrations.migrate(t, migrations=discover(d)).applied] == [
-        "003_broken"
+        "900_broken"
     ]
 
 
 def test_no_transaction_marker_runs_concurrently_index(empty_dsn, tmp_path):
     d = _copy_migrations(tmp_path)
-    (d / "003_concurrent_index.sql").write_text(
+    (d / "900_concurrent_index.sql").write_text(
         "-- moltctl:no-transaction\n"
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_snapshots_status ON snapshots(status);\n"
     )
     t = resolve(empty_dsn)
     applied = migrations.migrate(t, migrations=discover(d)).applied
-    assert [(m.label, m.transactional) for m, _ in applied][-1] == ("003_concurrent_index", False)
+    assert [(m.label, m.transactional) for m, _ in applied][-1] == ("900_concurrent_index", False)
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT to_regclass('idx_snapshots_status') IS NOT NULL")
         assert (
-            scalar(c, "SELECT transactional FROM moltctl_migrations WHERE version = '003'") is False
+            scalar(c, "SELECT transactional FROM moltctl_migrations WHERE version = '900'") is False
         )
 
 
 def test_dry_run_changes_nothing(empty_dsn):
     t = resolve(empty_dsn)
     result = migrations.migrate(t, dry_run=True)
-    assert [m.label for m in result.pending] == [
-        "001_initial_schema",
-        "002_add_manipulation_dimension",
-    ]
+    assert [m.label for m in result.pending] == all_labels()
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT to_regclass('moltctl_migrations') IS NULL")
         assert scalar(c, "SELECT to_regclass('snapshots') IS NULL")
@@ -128,7 +119,7 @@ def test_dry_run_changes_nothing(empty_dsn):
 def test_two_concurrent_migrates_apply_once(empty_dsn, tmp_path):
     d = _copy_migrations(tmp_path)
     # a slow migration keeps the first run inside the lock while the second starts
-    (d / "003_slow.sql").write_text("SELECT pg_sleep(1);\nCREATE TABLE slow_done (a int);\n")
+    (d / "900_slow.sql").write_text("SELECT pg_sleep(1);\nCREATE TABLE slow_done (a int);\n")
     t1, t2 = resolve(empty_dsn), resolve(empty_dsn)
     results, errors = {}, {}
 
@@ -145,9 +136,9 @@ def test_two_concurrent_migrates_apply_once(empty_dsn, tmp_path):
         th.join()
     assert not errors
     applied = sorted(len(r.applied) for r in results.values())
-    assert applied == [0, 3]
+    assert applied == [0, len(all_labels()) + 1]
     with psycopg.connect(empty_dsn) as c:
-        assert scalar(c, "SELECT count(*) FROM moltctl_migrations") == 3
+        assert scalar(c, "SELECT count(*) FROM moltctl_migrations") == len(all_labels()) + 1
 
 
 def test_lock_timeout_gives_locked_error(empty_dsn):

@@ -8,7 +8,7 @@ import pytest
 from moltctl import schema
 from moltctl.connection import resolve
 from moltctl.errors import MoltError
-from tests.conftest import SHARED, scalar
+from tests.conftest import SHARED, latest_version, scalar
 
 SPEC = SHARED / "spec" / "database-schema.md"
 
@@ -173,9 +173,9 @@ def test_scd2_constraints_reject_bad_histories(conn):
 def test_init_is_idempotent(empty_dsn):
     t = resolve(empty_dsn)
     first = schema.init(t)
-    assert first.created and first.version == "002"
+    assert first.created and first.version == latest_version()
     again = schema.init(resolve(empty_dsn))
-    assert not again.created and again.version == "002"
+    assert not again.created and again.version == latest_version()
     assert again.repaired == [] and again.partitions == []
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from moltctl import schema
 from moltctl.connection import resolve
+from tests.conftest import latest_version
 
 PG15 = Path(os.environ.get("MOLTCTL_TEST_PG15_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -78,7 +79,7 @@ def _fingerprint(dsn: str) -> list[tuple[str, str]]:
 
 def test_init_on_postgres_15_matches_18(pg15_dsn, dsn):
     result = schema.init(resolve(pg15_dsn))
-    assert result.created and result.version == "002"
+    assert result.created and result.version == latest_version()
     with psycopg.connect(pg15_dsn) as c:
         assert c.info.server_version // 10000 == 15
     assert _fingerprint(pg15_dsn) == _fingerprint(dsn)
