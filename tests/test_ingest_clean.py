@@ -62,3 +62,18 @@ def test_naive_timestamp_read_as_utc():
     assert f.ts("created_at") == "2026-01-30T10:00:00+00:00"
     assert w.counts["naive_ts"] == 1 and "field 'created_at'" in w.first["naive_ts"]
     assert Fields({"t": "2026-01-30T10:00:00Z"}, "f", w).ts("t") == "2026-01-30T10:00:00+00:00"
+
+
+def test_integer_fields():
+    w = Warnings()
+    f = Fields({"a": 3.0, "b": 12.6, "c": "12", "d": True, "e": 2**31}, "f: line 1", w)
+    assert f.int("a") == 3
+    assert f.int("b", rounding=True) == 13  # latency_ms: a float of milliseconds rounds
+    for key, message in (
+        ("b", "field 'b': expected an integer, got number 12.6"),
+        ("c", "field 'c': expected an integer, got string '12'"),
+        ("d", "field 'd': expected an integer, got boolean"),
+        ("e", "field 'e': 2147483648 is out of range"),
+    ):
+        with pytest.raises(InputError, match=message):
+            f.int(key)

@@ -194,16 +194,19 @@ class Fields:
             return str(v)
         raise _bad(self.where, self.prefix + k, "a string", v)
 
-    def int(self, *keys) -> int | None:
+    def int(self, *keys, rounding: bool = False) -> int | None:
+        """An integer; an integral float is one; with ``rounding`` any finite float rounds."""
         k, v = self._pick(keys)
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise _bad(self.where, self.prefix + k, "an integer", v)
         if isinstance(v, float):
-            if v != v or not v.is_integer():
+            if v != v or v in (float("inf"), float("-inf")):
                 raise _bad(self.where, self.prefix + k, "an integer", v)
-            v = int(v)
+            if not v.is_integer() and not rounding:
+                raise _bad(self.where, self.prefix + k, "an integer", v)
+            v = round(v)
         if not INT_MIN <= v <= INT_MAX:
             raise InputError(
                 f"{self.where}: field '{self.prefix}{k}': {v} is out of range for an integer "
@@ -559,7 +562,7 @@ def post_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
             post_id,
             f.text("transcript_id"),
             f.text("model") or "unknown",
-            f.int("latency_ms"),
+            f.int("latency_ms", rounding=True),
             f.text("finish_reason"),
             _json(scores if scores is not None else {}),
             notes,
@@ -586,7 +589,7 @@ def comment_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
             f.text("transcript_id"),
             handle,
             f.text("model") or "unknown",
-            f.int("latency_ms"),
+            f.int("latency_ms", rounding=True),
             f.text("finish_reason"),
             _json(scores if scores is not None else {}),
             notes,
