@@ -133,7 +133,7 @@ class CopySink(rec.Sink):
     """
 
     QUEUED = 4
-    THREADED = True
+    THREADED = True  # False: COPY in the caller's thread (to time each COPY alone)
 
     def __init__(self, conn, sid, t: dt.datetime, batch: int = BATCH_ROWS):
         import queue
@@ -150,6 +150,7 @@ class CopySink(rec.Sink):
             for k, (table, cols) in COPY_TARGETS.items()
         }
         self.error: BaseException | None = None
+        self.aborted = False
         self.queue: queue.Queue = queue.Queue(maxsize=self.QUEUED)
         self.thread = threading.Thread(target=self._writer, name="moltctl-copy", daemon=True)
         if self.THREADED:
@@ -160,15 +161,17 @@ class CopySink(rec.Sink):
             item = self.queue.get()
             if item is None:
                 return
-            if self.error is not None:
+            if self.error is not None or self.aborted:
                 continue  # drain after a failure; the caller raises it
-            table, rows = item
-            try:
-                with self.conn.cursor() as cur, cur.copy(self.sql[table]) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                self.error = exc
+            self._copy(*item)
+
+    def _copy(self, table: str, rows: list) -> None:
+        try:
+            with self.conn.cursor() as cur, cur.copy(self.sql[table]) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            self.error = exc
 
     def add(self, table: str, rank: int, row: tuple) -> None:
         buf = self.buffers[table]
@@ -201,13 +204,13 @@ class CopySink(rec.Sink):
         self.counts[table] += len(rows)
         if self.THREADED:
             self.queue.put((table, rows))
-        else:
-            self.queue.put((table, rows))
-            self.queue.put(None)
-            self._writer()
+        else:  # in the caller's thread (for measurements)
+            self._copy(table, rows)
 
-    def close(self) -> None:
-        """Stop the writer (after what is queued); the connection is the caller's again."""
+    def close(self, abort: bool = False) -> None:
+        """Stop the writer (after what is queued, unless ``abort``); the connection is the
+        caller's again."""
+        self.aborted = self.aborted or abort
         if self.thread.is_alive():
             self.queue.put(None)
             self.thread.join()
@@ -287,7 +290,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
             src.feed(sink, warns)
         sink.finish()
     finally:
-        sink.close()
+        sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches
     _exec(conn, sqlfiles.render("ingest/staging_analyze.sql"))
     lap("parse_copy")
 
