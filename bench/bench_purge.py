@@ -1,6 +1,6 @@
 """Purging 30 of 120 days: partitioned purge vs a plain DELETE of the same rows (by hand).
 
-Run: .venv/bin/python bench/bench_purge.py [--posts 250] [--payload 1200] [--dsn ADMIN]
+Run: .venv/bin/python bench/bench_purge.py [--posts 300] [--payload 1200] [--dsn ADMIN]
 
 Builds two databases with the same generated data (hourly snapshots over 120 days from
 2025-11-01, set-based generate_series SQL from tests/retentiondata.py):
@@ -138,7 +138,7 @@ def sizes(dsn: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--posts", type=int, default=250, help="posts per hourly snapshot")
+    ap.add_argument("--posts", type=int, default=300, help="posts per hourly snapshot")
     ap.add_argument(
         "--payload", type=int, default=1200, help="bytes of judge explanation per evaluation"
     )
