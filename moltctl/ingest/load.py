@@ -58,8 +58,7 @@ COPY_TARGETS = {
         "comment_evaluations",
         ("snapshot_id", "evaluated_at", *rec.COMMENT_EVAL_COLS),
     ),
-    "evals": ("stg_evals", ("eval_no", "is_post", "item_id", "author_handle")),
-    "scores": ("stg_scores", ("eval_no", "dimension", "score")),
+    "evals": ("stg_evals", ("is_post", "item_id", "author_handle", "scores")),
 }
 STAGED = {"agents", "submolts", "posts", "comments"}
 
@@ -145,6 +144,7 @@ class CopySink(rec.Sink):
         self.buffers: dict[str, list] = {k: [] for k in COPY_TARGETS}
         self.counts: dict[str, int] = dict.fromkeys(COPY_TARGETS, 0)
         self.seq = 0
+        self.seen: dict[str, set] = {"agents": set(), "submolts": set()}
         self.sql = {
             k: sqlfiles.render("ingest/copy.sql.j2", table=table, columns=cols)
             for k, (table, cols) in COPY_TARGETS.items()
@@ -174,6 +174,13 @@ class CopySink(rec.Sink):
             self.error = exc
 
     def add(self, table: str, rank: int, row: tuple) -> None:
+        seen = self.seen.get(table)
+        if seen is not None:
+            # an observation identical to one already staged changes no field of the merge
+            # (authors repeat in every post and comment they write): stage it once
+            if row in seen:
+                return
+            seen.add(row)
         buf = self.buffers[table]
         if table in STAGED:
             self.seq += 1
@@ -183,16 +190,11 @@ class CopySink(rec.Sink):
         if len(buf) >= self.batch:
             self.flush(table)
 
-    def scores(self, is_post: bool, item_id: str, author_handle, pairs: list) -> None:
-        self.seq += 1
-        n = self.seq
+    def scores(self, is_post: bool, item_id: str, author_handle, scores: str) -> None:
         evals = self.buffers["evals"]
-        evals.append((n, is_post, item_id, author_handle))
-        if pairs:
-            self.buffers["scores"].extend((n, dim, score) for dim, score in pairs)
+        evals.append((is_post, item_id, author_handle, scores))
         if len(evals) >= self.batch:
             self.flush("evals")
-            self.flush("scores")
 
     def flush(self, table: str) -> None:
         if self.error is not None:

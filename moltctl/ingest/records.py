@@ -108,22 +108,22 @@ class Sink:
     def add(self, table: str, rank: int, row: tuple) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def scores(self, is_post: bool, item_id: str, author_handle, pairs: list) -> None:
-        """The numeric scores of one evaluation, for agent_score_history."""
+    def scores(self, is_post: bool, item_id: str, author_handle, scores: str) -> None:
+        """The numeric scores of one evaluation (JSON object), for agent_score_history."""
         raise NotImplementedError  # pragma: no cover - interface
 
 
-def numeric_scores(scores) -> list[tuple[str, float]]:
-    """(dimension, score) for every dimension with a numeric ``score`` (bools are not)."""
-    if not scores:
-        return []
-    out = []
-    for dim, v in scores.items():
-        if isinstance(v, dict):
-            score = v.get("score")
-            if type(score) in (int, float):
-                out.append((dim, float(score)))
-    return out
+def numeric_scores(scores) -> str:
+    """``{"<dimension>": score}`` as JSON, for every dimension with a numeric ``score``
+    (booleans are not numbers)."""
+    out = {}
+    if scores:
+        for dim, v in scores.items():
+            if isinstance(v, dict):
+                score = v.get("score")
+                if type(score) in (int, float):
+                    out[dim] = score
+    return orjson.dumps(out).decode()
 
 
 def _type_name(v) -> str:

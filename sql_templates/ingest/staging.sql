@@ -23,6 +23,5 @@ CREATE TEMP TABLE stg_comments (
 -- what agent_score_history needs of each evaluation, extracted while parsing (so the history
 -- never reads the large scores documents back)
 CREATE TEMP TABLE stg_evals (
-    eval_no BIGINT, is_post BOOLEAN, item_id TEXT, author_handle TEXT
+    is_post BOOLEAN, item_id TEXT, author_handle TEXT, scores JSONB
 ) ON COMMIT DROP;
-CREATE TEMP TABLE stg_scores (eval_no BIGINT, dimension TEXT, score FLOAT8) ON COMMIT DROP;
