@@ -320,3 +320,25 @@ def test_discover_orders_by_run_time(tmp_path):
     b = write_bundle(tmp_path / "b.ndjson", "20260130T120000Z", [])
     a = write_bundle(tmp_path / "a.ndjson", "20260130T110000Z", [])
     assert [s.path for s in discover([b, a])] == [a, b]
+
+
+def test_progress_reports_the_whole_bundle(tmp_path, target):
+    recs = [post(f"p{i}", "a1") for i in range(5000)]
+    path = write_bundle(tmp_path / "big.ndjson.gz", "20260130T100000Z", recs)
+    calls = []
+    ingest_paths(target, [path], progress=lambda n, total, label: calls.append((n, total, label)))
+    assert calls[0] == (0, path.stat().st_size, "20260130T100000Z")
+    assert len(calls) > 2
+    assert sum(n for n, _t, _l in calls) == path.stat().st_size
+
+
+def test_truncated_gzip_bundle_is_an_input_error(tmp_path, target, conn):
+    from moltctl.ingest import InputError
+
+    path = write_bundle(
+        tmp_path / "t.ndjson.gz", "20260130T100000Z", [post(f"p{i}", "a1") for i in range(3000)]
+    )
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"t\.ndjson\.gz: line \d+: cannot read"):
+        ingest_paths(target, [path])
+    assert data_counts(conn)["posts"] == 0

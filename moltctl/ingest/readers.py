@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,7 @@ def _bundle_source(path: Path) -> Source:
                 if line.strip():
                     first = line
                     break
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{path}: cannot read ({exc})") from None
     where = f"{path}: line {lineno or 1}"
     if not first:
@@ -265,7 +266,7 @@ def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> None:
                         raise InputError(f"{where}: a second 'snapshot' record in one bundle")
                     continue  # unknown record types are ignored, like unknown fields
                 handler(value, where, warns, sink)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(
                 f"{src.path}: line {lineno}: cannot read ({exc}; truncated file?)"
             ) from None
