@@ -26,6 +26,8 @@ PARTITIONED = {
 }
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# transaction-level lock: two ingests creating the same month's partition do it one at a time
+CREATE_LOCK = 0x6D6F6C74_0020
 
 
 @dataclass
@@ -123,6 +125,7 @@ def create_month(conn, table: str, month: dt.datetime, parts=None) -> Change:
     lower = month_start(month)
     upper = add_months(lower, 1)
     name = partition_name(table, lower)
+    conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
     parts = bounds(conn, [table]) if parts is None else [p for p in parts if p.table == table]
     default = None
     for p in parts:
@@ -199,7 +202,8 @@ def ensure_for_time(conn, ts: dt.datetime) -> list[str]:
 
     Ingest calls this (in a short transaction of its own) before loading a snapshot.
     """
-    parts = bounds(conn)
+    conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
+    parts = bounds(conn)  # read under the lock: another ingest may just have created them
     return [create_month(conn, table, ts, parts).partition for table in PARTITIONED]
 
 

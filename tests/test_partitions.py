@@ -247,3 +247,28 @@ def test_conversion_refuses_a_foreign_view(empty_dsn, cli):
     with psycopg.connect(empty_dsn, autocommit=True) as c:
         assert scalar(c, "SELECT relkind FROM pg_class WHERE relname = 'posts'") == "r"
         assert scalar(c, "SELECT count(*) FROM moltctl_migrations WHERE version = '003'") == 0
+
+
+def test_concurrent_ingests_create_a_month_once(conn, dsn):
+    """Two ingests loading the first snapshot of a new month at the same time: no error."""
+    import threading
+
+    month = dt.datetime(2024, 9, 15, tzinfo=UTC)
+    errors, names = [], []
+    with psycopg.connect(dsn) as a, psycopg.connect(dsn) as b:
+        partitions.ensure_for_time(a, month)  # a's transaction stays open, holding the lock
+
+        def other():
+            try:
+                with b.transaction():
+                    names.append(partitions.ensure_for_time(b, month))
+            except Exception as exc:  # pragma: no cover - the failure this test is about
+                errors.append(exc)
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(0.5)
+        assert t.is_alive()  # waiting for a's transaction
+        a.commit()
+        t.join(10)
+    assert errors == [] and names == [[f"{t}_p2024_09" for t in TABLES]]
