@@ -231,11 +231,18 @@ def _score_dims(conn) -> list[dict]:
     return [{"name": name, "flag": flag} for name, flag in cur.fetchall()]
 
 
-def _rebuild(conn, e: dict, t: dt.datetime, removed=None) -> int:
-    """Rebuild the timelines of rc_ids from ``t``; return the net change in version rows."""
-    counts = _script(conn, "ingest/scd2_rebuild.sql.j2", {"t": t, "removed": removed}, e=e)
-    # statements: rc_prev, rc_obs, rc_new, DELETE, INSERT, DROP
-    return counts[4] - counts[3]
+def _rebuild(conn, e: dict, t: dt.datetime, *, sid=None, removed=None) -> int:
+    """Rebuild the timelines of rc_ids from ``t`` (up to the horizon of snapshot ``sid``'s
+    observations when given); return the net change in version rows."""
+    counts = _script(
+        conn,
+        "ingest/scd2_rebuild.sql.j2",
+        {"t": t, "removed": removed, "sid": sid},
+        e=e,
+        horizon=sid is not None,
+    )
+    # statements: rc_prev, rc_h, rc_obs, rc_new, DELETE, INSERT, DROP
+    return counts[5] - counts[4]
 
 
 def _remove_snapshot(conn, sid, t: dt.datetime) -> None:
@@ -324,7 +331,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
         if backfill:
             res.backfilled = True
             _exec(conn, sqlfiles.render("ingest/rc_ids_backfill.sql.j2", e=e))
-            versions[e["table"]] += _rebuild(conn, e, t)
+            versions[e["table"]] += _rebuild(conn, e, t, sid=sid)
             _exec(conn, sqlfiles.render("ingest/rc_ids_drop.sql"))
     lap("scd2")
 
