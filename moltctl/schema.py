@@ -17,7 +17,7 @@ TABLES = (
     "comment_evaluations",
     "agent_score_history",
 )
-OWN_TABLES = ("dimensions",)
+OWN_TABLES = ("dimensions", "agent_observations", "submolt_observations", "moltctl_view_refreshes")
 VIEWS = ("hourly_growth", "agent_leaderboard", "dimension_trends")
 
 
