@@ -12,8 +12,17 @@ Full scale is one generated snapshot of 20,000 posts, 200,000 comments, 220,000 
   bundle and the layout-B run directory, each into a fresh database with the whole schema;
 - (a) the COPY floor: the same final rows, pre-flattened to CSV outside the timing, COPYed into
   the same tables (with the same indexes and constraints) in one transaction;
-- (b) a naive loader: one INSERT per row, committed every 1,000 rows, timed on a sample of every
-  ``1/--naive-sample``-th row of each table and extrapolated linearly (said in the output);
+- (b1) row-at-a-time, one transaction: one INSERT per final row, all in ONE transaction, timed on
+  every ``1/--naive-sample``-th row of each table (the other rows COPYed in first, untimed) and
+  extrapolated linearly per table; the most generous row-at-a-time loader;
+- (b2) a per-record naive loader, the way sandbox code writes a pipeline's records: per input
+  record (in the bundle's order) its own round trips and a COMMIT per record; for an agent or
+  submolt (an agent record, a post's or comment's author) SELECT of the current SCD2 version,
+  compare in Python, then INSERT (new), UPDATE (changed) or nothing; then the record's row
+  INSERT; agent_score_history aggregated in Python, one INSERT + COMMIT per agent. Timed on
+  every ``--record-every``-th record of each kind, each against the database state the stream
+  would have produced before it (the rest COPYed in, the entity set up, all untimed), and
+  extrapolated linearly per kind (said in the output);
 - peak memory (ru_maxrss of the ingest subprocess) for the bundle form;
 - ``--series-runs`` consecutive hourly snapshots at ``--series-scale`` loaded one after the other:
   the last must load within 20% of the first.
@@ -47,7 +56,17 @@ sys.path.insert(0, str(HERE.parent))
 from flatten import LOAD_ORDER, Flat, flatten  # noqa: E402
 
 FULL = {"posts": 20_000, "agents": 50_000, "comments_per_post": 10}
-NAIVE_BATCH = 1000
+# record kinds of a bundle, in stream order, + the score history rows the loader computes
+RECORD_KINDS = (
+    "submolt",
+    "agent",
+    "post",
+    "comment",
+    "post_evaluation",
+    "comment_evaluation",
+    "agent_score_history",
+)
+VERSION_KEYS = ("snapshot_id", "external_id", "valid_from", "is_current")
 
 
 # ------------------------------------------------------------------------------ SQL files
@@ -217,7 +236,7 @@ def copy_floor(dsn: str, flat: Flat, when: dt.datetime) -> tuple[float, dict[str
 
 
 def naive(dsn: str, flat: Flat, when: dt.datetime) -> tuple[float, float, int]:
-    """One INSERT per row (committed every NAIVE_BATCH rows) on the sample; extrapolated.
+    """(b1) One INSERT per row, all in ONE transaction, on the sample; extrapolated per table.
 
     The rows outside the sample are COPYed first (untimed), so the timed INSERTs go into
     tables (and indexes) of the full size. Returns (seconds on the sample, extrapolated
@@ -238,24 +257,165 @@ def naive(dsn: str, flat: Flat, when: dt.datetime) -> tuple[float, float, int]:
         with contextlib.suppress(Exception):
             conn.execute("CHECKPOINT")
             conn.commit()
+        statements = {}
         for table in LOAD_ORDER:
-            rows = flat.samples[table]
-            if not rows:
-                continue
             types = dict(query(dsn, sql("column_types.sql"), {"table": table}))
-            statement = sql("insert.sql.j2", table=table, columns=flat.columns[table], types=types)
+            statements[table] = sql(
+                "insert.sql.j2", table=table, columns=flat.columns[table], types=types
+            )
+        # one transaction for the whole sample: per table, the time up to its last INSERT; the
+        # final COMMIT is counted once, in the total
+        took: dict[str, float] = {}
+        with conn.cursor() as cur:
+            for table in LOAD_ORDER:
+                rows = flat.samples[table]
+                if not rows:
+                    continue
+                t = time.perf_counter()
+                for row in rows:
+                    cur.execute(statements[table], {c: row.get(c) for c in flat.columns[table]})
+                took[table] = time.perf_counter() - t
+        t = time.perf_counter()
+        conn.commit()
+        commit = time.perf_counter() - t
+        for table, seconds in took.items():
+            total += seconds
+            extrapolated += seconds * flat.counts[table] / len(flat.samples[table])
+            n_rows += len(flat.samples[table])
+    return total + commit, extrapolated + commit, n_rows
+
+
+def _same(kind: str, observed, stored) -> bool:
+    """The naive loader's comparison of an observed value (as in the JSON) with the stored one."""
+    if observed is None:
+        return True
+    if kind == "jsonb":
+        import orjson
+
+        return orjson.loads(observed) == stored
+    if kind.startswith("timestamp"):
+        return dt.datetime.fromisoformat(observed) == stored
+    return observed == stored
+
+
+def _param(value):
+    if isinstance(value, dict | list):
+        import orjson
+
+        return orjson.dumps(value).decode()
+    return value
+
+
+def naive_per_record(dsn: str, flat: Flat, when: dt.datetime) -> dict:
+    """(b2) The per-record naive loader on every ``flat.record_every``-th record of each kind.
+
+    Untimed first: the snapshot row and every row the sampled records do not write, COPYed in
+    one transaction (so the tables and indexes are full size). Then per sampled record, in the
+    bundle's order: untimed, the entity it observes is put in the state the stream had just
+    before it (absent, or its merged fields so far); timed, what a naive loader does for the
+    record, ending with COMMIT (one transaction per record).
+
+    Returns {"kinds": {kind: (seconds, sampled, in snapshot)}, "paths": {path: n},
+    "setups": n, "sample_seconds": s, "extrapolated": s}.
+    """
+    import psycopg
+
+    from moltctl import partitions
+
+    with psycopg.connect(dsn) as conn:
+        with conn.transaction():
+            conn.execute(sql("snapshot_insert.sql"), flat.snapshot)
+            partitions.ensure_for_time(conn, when)
+            copy_tables(conn, flat, flat.rest2_files)
+        with contextlib.suppress(Exception):
+            conn.execute("CHECKPOINT")
+            conn.commit()
+
+        insert, types, attrs, current, update, close, forget = {}, {}, {}, {}, {}, {}, {}
+        for table in LOAD_ORDER:
+            types[table] = dict(query(dsn, sql("column_types.sql"), {"table": table}))
+            insert[table] = sql(
+                "insert.sql.j2", table=table, columns=flat.columns[table], types=types[table]
+            )
+        for table in ("agents", "submolts"):
+            attrs[table] = [c for c in flat.columns[table] if c not in VERSION_KEYS]
+            current[table] = sql("naive_current_version.sql.j2", table=table, columns=attrs[table])
+            update[table] = sql(
+                "naive_update_version.sql.j2", table=table, columns=attrs[table], types=types[table]
+            )
+            close[table] = sql("naive_close_version.sql.j2", table=table)
+            forget[table] = sql("naive_forget_entity.sql.j2", table=table)
+        final = {"agents": flat.final_agents, "submolts": flat.final_submolts}
+        sid = flat.snapshot["id"]
+        paths: dict[str, int] = {}
+
+        def version(table: str, ext: str, fields: dict) -> dict:
+            row = {c: _param(fields.get(c)) for c in attrs[table]}
+            return {**row, "snapshot_id": sid, "external_id": ext, "valid_from": when,
+                    "is_current": True}  # fmt: skip
+
+        def scd2(cur, table: str, ext: str, seen: dict) -> str:
+            # SELECT the current version, compare in Python, write a version if needed
+            found = cur.execute(current[table], {"external_id": ext}).fetchone()
+            if found is None:
+                cur.execute(insert[table], version(table, ext, seen))
+                return f"{table}: INSERT (new)"
+            version_id, valid_from, *values = found
+            stored = dict(zip(attrs[table], values, strict=True))
+            tys = types[table]
+            if all(_same(tys[k], v, stored[k]) for k, v in seen.items()):
+                return f"{table}: unchanged (SELECT only)"
+            merged = {**stored, **seen}
+            if valid_from == when:  # seen earlier in this same snapshot: update in place
+                params = {c: _param(merged.get(c)) for c in attrs[table]}
+                cur.execute(update[table], {**params, "id": version_id})
+                return f"{table}: UPDATE in place (same snapshot)"
+            cur.execute(close[table], {"valid_to": when, "id": version_id})
+            cur.execute(insert[table], version(table, ext, merged))
+            return f"{table}: UPDATE valid_to + INSERT"
+
+        db_state: dict[tuple[str, str], dict | None] = {}
+        took = dict.fromkeys(RECORD_KINDS, 0.0)
+        sampled = dict.fromkeys(RECORD_KINDS, 0)
+        setups = 0
+        for rec in flat.records:
+            if rec.entity is not None:
+                table, ext, seen, before = rec.entity
+                key = (table, ext)
+                if key in db_state:
+                    now = db_state[key]
+                else:
+                    now = None if ext in flat.rest2_missing[table] else final[table].get(ext)
+                if now != before:  # untimed set-up: the state just before this record
+                    setups += 1
+                    with conn.cursor() as cur:
+                        cur.execute(forget[table], {"external_id": ext})
+                        if before is not None:
+                            cur.execute(insert[table], version(table, ext, before))
+                    conn.commit()
+                db_state[key] = {**(before or {}), **seen}
             t = time.perf_counter()
             with conn.cursor() as cur:
-                for i, row in enumerate(rows, 1):
-                    cur.execute(statement, {c: row.get(c) for c in flat.columns[table]})
-                    if i % NAIVE_BATCH == 0:
-                        conn.commit()
+                if rec.entity is not None:
+                    path = scd2(cur, table, ext, seen)
+                    paths[path] = paths.get(path, 0) + 1
+                if rec.row is not None:
+                    row_table, row = rec.row
+                    cur.execute(insert[row_table], {c: row.get(c) for c in flat.columns[row_table]})
             conn.commit()
-            took = time.perf_counter() - t
-            total += took
-            extrapolated += took * flat.counts[table] / len(rows)
-            n_rows += len(rows)
-    return total, extrapolated, n_rows
+            took[rec.kind] += time.perf_counter() - t
+            sampled[rec.kind] += 1
+    kinds = {
+        k: (took[k], sampled[k], flat.record_counts.get(k, 0)) for k in RECORD_KINDS if sampled[k]
+    }
+    return {
+        "kinds": kinds,
+        "paths": paths,
+        "setups": setups,
+        "sample_seconds": sum(took.values()),
+        "sampled": sum(sampled.values()),
+        "extrapolated": sum(sec * total / n for sec, n, total in kinds.values()),
+    }
 
 
 # ------------------------------------------------------------------------------ main
@@ -267,11 +427,18 @@ def main() -> None:
     ap.add_argument("--dsn", default=os.environ.get("MOLTCTL_BENCH_DSN"))
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--repeat", type=int, default=1, help="best of N for the timed loads")
-    ap.add_argument("--naive-sample", type=float, default=0.1)
+    ap.add_argument(
+        "--naive-sample", type=float, default=0.1, help="(b1) the timed fraction of each table"
+    )
+    ap.add_argument(
+        "--record-every", type=int, default=50, help="(b2) time every N-th record of each kind"
+    )
     ap.add_argument("--series-runs", type=int, default=20)
     ap.add_argument("--series-scale", type=float, default=0.1)
     ap.add_argument(
-        "--skip", default="", help="comma list of: gz, dir, noindex, phases, naive, series"
+        "--skip",
+        default="",
+        help="comma list of: gz, dir, noindex, phases, naive (b1), perrecord (b2), series",
     )
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
@@ -304,7 +471,7 @@ def main() -> None:
         settings = query(server.dsn_of(server.template), sql("server_settings.sql"))[0]
         dims = dimensions(server.dsn_of(server.template))
         log("flattening the bundle to CSV (the COPY floor's input, untimed)")
-        flat = flatten(bundle, work / "csv", dims, args.naive_sample)
+        flat = flatten(bundle, work / "csv", dims, args.naive_sample, max(1, args.record_every))
         rows = flat.total_rows
 
         def floor_once(drop_indexes: bool = False):
@@ -317,6 +484,22 @@ def main() -> None:
             server.drop(db)
             return seconds, per_table, c
 
+        def naive_once():
+            db = server.fresh()
+            server.checkpoint()
+            result = naive(server.dsn_of(db), flat, when)
+            server.drop(db)
+            return result
+
+        def per_record_once():
+            db = server.fresh()
+            server.checkpoint()
+            result = naive_per_record(server.dsn_of(db), flat, when)
+            # with --record-every 1 it loads the whole snapshot itself: it must match the floor
+            result["counts"] = counts(server.dsn_of(db)) if flat.record_every == 1 else None
+            server.drop(db)
+            return result
+
         def ingest_once(paths):
             db = server.fresh()
             server.checkpoint()
@@ -327,7 +510,7 @@ def main() -> None:
 
         # the floor and the bundle ingest alternate, --repeat rounds, best of each: a busy
         # machine slows both alike instead of one of them
-        floors, bares, bundles = [], [], []
+        floors, bares, bundles, naives, per_records = [], [], [], [], []
         for round_no in range(1, max(1, args.repeat) + 1):
             log(f"round {round_no}: (a) COPY floor")
             floors.append(floor_once())
@@ -339,6 +522,25 @@ def main() -> None:
                 log(f"round {round_no}: COPY floor without secondary indexes (the index cost)")
                 bares.append(floor_once(drop_indexes=True))
                 log(f"    {bares[-1][0]:.2f}s")
+            if "naive" not in skip:
+                log(
+                    f"round {round_no}: (b1) row-at-a-time INSERTs, one transaction, on a "
+                    f"{args.naive_sample:.0%} sample"
+                )
+                naives.append(naive_once())
+                n_s, n_x, n_n = naives[-1]
+                log(f"    {n_s:.2f}s for {n_n} rows, extrapolated {n_x:.1f}s")
+            if "perrecord" not in skip:
+                log(
+                    f"round {round_no}: (b2) per-record naive loader, COMMIT per record, on "
+                    f"every {flat.record_every}th record"
+                )
+                per_records.append(per_record_once())
+                pr = per_records[-1]
+                log(
+                    f"    {pr['sample_seconds']:.2f}s for {pr['sampled']} records, "
+                    f"extrapolated {pr['extrapolated']:.1f}s; {pr['paths']}"
+                )
         floor_s, floor_tables, floor_counts = min(floors, key=lambda r: r[0])
         bare_s = bare_tables = None
         if bares:
@@ -372,13 +574,10 @@ def main() -> None:
 
         naive_s = naive_x = None
         naive_n = 0
-        if "naive" not in skip:
-            log(f"(b) row-at-a-time INSERTs on a {args.naive_sample:.0%} sample")
-            db = server.fresh()
-            server.checkpoint()
-            naive_s, naive_x, naive_n = naive(server.dsn_of(db), flat, when)
-            server.drop(db)
-            log(f"    {naive_s:.2f}s for {naive_n} rows, extrapolated {naive_x:.1f}s")
+        if naives:
+            naive_s, naive_x, naive_n = min(naives, key=lambda r: r[1])
+        per_rec = min(per_records, key=lambda r: r["extrapolated"]) if per_records else None
+        pr_x = per_rec["extrapolated"] if per_rec else None
 
         series: list[dict] = []
         if "series" not in skip and args.series_runs > 0:
@@ -410,7 +609,9 @@ def main() -> None:
             f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"{settings[0].split(' on ')[0]} (shared_buffers {settings[1]}, "
-            f"max_wal_size {settings[5]}, synchronous_commit {settings[4]}), "
+            f"max_wal_size {settings[5]}; durability at the defaults: fsync {settings[6]}, "
+            f"synchronous_commit {settings[4]}, full_page_writes {settings[7]}, "
+            f"wal_sync_method {settings[8]}), "
             f"{'embedded server' if not args.dsn else 'MOLTCTL_BENCH_DSN'}."
         )
         add("")
@@ -445,9 +646,17 @@ def main() -> None:
         if naive_x is not None:
             every = round(1 / args.naive_sample)
             add(
-                f"| (b) row-at-a-time INSERT, commit every {NAIVE_BATCH:,} rows (timed on "
-                f"{naive_n:,} rows, every {every}th, into the other rows; x{every}) | "
-                f"{naive_x:.1f} | {rows / naive_x:,.0f} | {naive_x / floor_s:.2f}x | |"
+                f"| (b1) row-at-a-time, one transaction: one INSERT per row (timed on "
+                f"{naive_n:,} rows, every {every}th of each table, into the other rows; "
+                f"x{every}) | {naive_x:.1f} | {rows / naive_x:,.0f} | {naive_x / floor_s:.2f}x | |"
+            )
+        if pr_x is not None:
+            add(
+                f"| (b2) naive per-record loader: round trips + COMMIT per record, SCD2 "
+                f"SELECT/compare/write per agent and submolt observation (timed on "
+                f"{per_rec['sampled']:,} records, every {flat.record_every}th of each kind; "
+                f"x{flat.record_every} per kind) | {pr_x:.1f} | {rows / pr_x:,.0f} | "
+                f"{pr_x / floor_s:.2f}x | |"
             )
         add("")
         main_s = ingest_rows["bundle (.ndjson)"][0]
@@ -466,9 +675,17 @@ def main() -> None:
         if naive_x is not None:
             checks.append(
                 (
-                    "ingest-file at least 20x faster than row-at-a-time",
+                    "ingest-file at least 20x faster than (b1) row-at-a-time, one transaction",
                     f"{naive_x / main_s:.2f}x (the COPY floor itself: {naive_x / floor_s:.2f}x)",
                     naive_x / main_s >= 20,
+                )
+            )
+        if pr_x is not None:
+            checks.append(
+                (
+                    "ingest-file at least 20x faster than (b2) the per-record naive loader",
+                    f"{pr_x / main_s:.2f}x (the COPY floor itself: {pr_x / floor_s:.2f}x)",
+                    pr_x / main_s >= 20,
                 )
             )
         if series:
@@ -492,12 +709,20 @@ def main() -> None:
                     )
                 )
         if len(all_floor) > 1:
+            others = ""
+            if bares:
+                others += "; COPY, no secondary index " + ", ".join(f"{r[0]:.2f}" for r in bares)
+            if naives:
+                others += "; (b1) " + ", ".join(f"{r[1]:.1f}" for r in naives)
+            if per_records:
+                others += "; (b2) " + ", ".join(f"{r['extrapolated']:.1f}" for r in per_records)
             add(
                 f"Best of {len(all_floor)} alternating rounds; all rounds (s): COPY floor "
                 + ", ".join(f"{x:.2f}" for x in all_floor)
                 + "; ingest-file bundle "
                 + ", ".join(f"{x:.2f}" for x in all_bundle)
-                + ". The other rows: one load each."
+                + others
+                + ". The gzipped bundle and the run directory: one load each."
             )
             add("")
         add("| target | measured | met |")
@@ -514,6 +739,28 @@ def main() -> None:
             for table in LOAD_ORDER:
                 cell = f" {bare_tables[table]:.2f} |" if bare_tables else ""
                 add(f"| {table} | {floor_tables[table]:.2f} |{cell}")
+        if per_rec:
+            add("")
+            add(
+                "(b2) per kind of record (best round): seconds on the sample / records timed / "
+                "records in the snapshot -> extrapolated seconds (sample x records / timed):"
+            )
+            add("")
+            add("| record kind | sample s | timed | in snapshot | extrapolated s | ms/record |")
+            add("|---|---:|---:|---:|---:|---:|")
+            for kind, (sec, n, total) in per_rec["kinds"].items():
+                add(
+                    f"| {kind} | {sec:.2f} | {n:,} | {total:,} | {sec * total / n:.1f} | "
+                    f"{1000 * sec / n:.3f} |"
+                )
+            add("")
+            add(
+                "(b2) what the timed records did with their agent or submolt (each a SELECT of "
+                "the current version first): "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(per_rec["paths"].items()))
+                + f"; untimed set-ups (an entity put back to its state before the record): "
+                f"{per_rec['setups']:,}."
+            )
         if phases:
             add("")
             add(
@@ -542,6 +789,12 @@ def main() -> None:
             }
             for label, (_, c) in ingest_rows.items()
         }
+        if per_rec and per_rec["counts"] is not None:
+            mism["(b2) per-record loader, every record"] = {
+                t: (per_rec["counts"].get(t), floor_counts.get(t))
+                for t in floor_counts
+                if per_rec["counts"].get(t) != floor_counts.get(t)
+            }
         mism = {k: v for k, v in mism.items() if v}
         if mism:
             add("")
