@@ -1,6 +1,6 @@
 """Purging 30 of 120 days: partitioned purge vs a plain DELETE of the same rows (by hand).
 
-Run: .venv/bin/python bench/bench_purge.py [--posts 300] [--payload 1200] [--dsn ADMIN]
+Run: .venv/bin/python bench/bench_purge.py [--posts 500] [--payload 1800] [--dsn ADMIN]
 
 Builds two databases with the same generated data (hourly snapshots over 120 days from
 2025-11-01, set-based generate_series SQL from tests/retentiondata.py):
@@ -138,9 +138,9 @@ def sizes(dsn: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--posts", type=int, default=300, help="posts per hourly snapshot")
+    ap.add_argument("--posts", type=int, default=500, help="posts per hourly snapshot")
     ap.add_argument(
-        "--payload", type=int, default=1200, help="bytes of judge explanation per evaluation"
+        "--payload", type=int, default=1800, help="bytes of judge explanation per evaluation"
     )
     ap.add_argument("--dsn", help="admin conninfo of a server to use (default: embedded)")
     args = ap.parse_args()
