@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import shutil
 import sys
 import tempfile
 import time
@@ -144,7 +145,7 @@ def main() -> None:
     )
     ap.add_argument("--dsn", help="admin conninfo of a server to use (default: embedded)")
     args = ap.parse_args()
-    server = None
+    server = base = None
     if args.dsn:
         admin_dsn = args.dsn
     else:
@@ -187,6 +188,7 @@ def main() -> None:
                 admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if server is not None:
             server.cleanup()
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
