@@ -52,12 +52,12 @@ def ensure_running() -> tuple[str, Path]:
 def _ensure_database(admin_uri: str) -> None:
     import psycopg
 
+    from moltctl import sqlfiles
+
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (DEFAULT_DB,)
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DEFAULT_DB}"')
+        found = conn.execute(sqlfiles.render("core/database_exists.sql"), {"name": DEFAULT_DB})
+        if not found.fetchone():
+            conn.execute(sqlfiles.render("core/database_create.sql.j2", name=DEFAULT_DB))
 
 
 def info() -> dict:
