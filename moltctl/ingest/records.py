@@ -455,6 +455,14 @@ def comment_flat(d, where: str, warns: Warnings, sink: Sink, rank: int = COMMENT
         if author is None:
             author = f.id("author_id", required=False)
         content = f.text("content", "body_text")
+    _add_comment(sink, rank, f, ext, post_id, parent, author, content)
+    tree = f.list("replies")
+    if tree:
+        comment_tree(tree, post_id, ext, where, warns, sink, path=f"{f.prefix}replies")
+
+
+def _add_comment(sink: Sink, rank: int, f, ext, post_id, parent, author, content) -> None:
+    """One comment row (the metrics are read here, after its identity, in both dialects)."""
     sink.add(
         "comments",
         rank,
@@ -470,9 +478,6 @@ def comment_flat(d, where: str, warns: Warnings, sink: Sink, rank: int = COMMENT
             f.ts("created_at"),
         ),
     )
-    tree = f.list("replies")
-    if tree:
-        comment_tree(tree, post_id, ext, where, warns, sink, path=f"{f.prefix}replies")
 
 
 def comment_tree(
@@ -500,21 +505,7 @@ def comment_tree(
                 author = _embedded_author(f.sub("author"), sink, AGENT_COMMENT)
                 content = f.text("content")
                 par = f.id("parent_id", required=False)
-            sink.add(
-                "comments",
-                COMMENT_DETAIL,
-                (
-                    ext,
-                    post_id,
-                    par or parent_id,
-                    author,
-                    content,
-                    f.int("upvotes"),
-                    f.int("downvotes"),
-                    f.int("score"),
-                    f.ts("created_at"),
-                ),
-            )
+            _add_comment(sink, COMMENT_DETAIL, f, ext, post_id, par or parent_id, author, content)
             replies = f.list("replies")
             if replies:
                 stack.append((replies, ext, f"{at}[{i}].replies"))
