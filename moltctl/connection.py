@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from moltctl.errors import MoltError
+from moltctl.errors import MoltError, first_line
 
 LIBPQ_VARS = (
     "PGHOST",
@@ -154,7 +154,7 @@ def connect(target: Target, *, autocommit: bool = False, application_name: str =
             connect_timeout=int(os.environ.get("MOLTCTL_CONNECT_TIMEOUT", "10")),
         )
     except psycopg.Error as exc:
-        first = target.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+        first = target.scrub(first_line(exc))
         raise MoltError(
             f"cannot connect to {target.display} ({target.source}): {first}",
             hint="check --dsn / MOLTCTL_DSN, or unset them all to use the embedded server",

@@ -31,3 +31,9 @@ class UsageError(MoltError):
 
 class LockedError(MoltError):
     exit_code = EXIT_LOCKED
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (database errors carry DETAIL/HINT lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

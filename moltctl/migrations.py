@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl import locks, sqlfiles
-from moltctl.errors import MoltError
+from moltctl.errors import MoltError, first_line
 from moltctl.paths import templates_dir
+from moltctl.rows import keyed
 
 NO_TRANSACTION_MARKER = "-- moltctl:no-transaction"
 _FILE = re.compile(r"^(\d+)_([A-Za-z0-9_]+)\.sql$")
@@ -51,6 +52,10 @@ class MigrationState:
     state: str  # applied | pending | changed | missing
     applied_at: object = None
     duration_ms: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.version}_{self.name}"
 
 
 @dataclass
@@ -93,9 +98,7 @@ def applied(conn) -> dict[str, dict]:
         sqlfiles.render("core/table_exists.sql"), {"name": "moltctl_migrations"}
     ).fetchone()[0]:
         return {}
-    cur = conn.execute(sqlfiles.render("core/migrations_applied.sql"))
-    cols = [c.name for c in cur.description]
-    return {row[0]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
+    return keyed(conn.execute(sqlfiles.render("core/migrations_applied.sql")))
 
 
 def status(conn, migrations: list[Migration] | None = None) -> list[MigrationState]:
@@ -183,7 +186,7 @@ def _execute(conn, m: Migration, line: int, stmt: str, psycopg) -> None:
         conn.execute(stmt)
     except psycopg.Error as exc:
         first = " ".join(stmt.split())[:80]
-        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        msg = first_line(exc)
         note = "rolled back, nothing applied" if m.transactional else "no-transaction migration"
         raise MoltError(
             f"migration {m.label} failed at {m.path.name}:{line} ({first}): {msg} [{note}]",
@@ -210,7 +213,7 @@ def migrate(
             states = status(conn, migrations)
         _check(states)
         result.pending = _pending(states, migrations, upto)
-        result.current_version = _current(states)
+        result.current_version = current_of(states)
         return result
     with (
         locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
@@ -242,11 +245,12 @@ def apply_pending(
         # a migration may change what the views are generated from (e.g. a new dimension)
         with conn.transaction():
             views.sync(conn)
-    result.current_version = _current(status(conn, migrations))
+    result.current_version = current_of(status(conn, migrations))
     return result
 
 
-def _current(states: list[MigrationState]) -> str | None:
+def current_of(states: list[MigrationState]) -> str | None:
+    """The highest version recorded as applied (whatever its state now), or None."""
     done = [s.version for s in states if s.state in ("applied", "changed", "missing")]
     return max(done, key=int) if done else None
 

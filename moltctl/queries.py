@@ -39,8 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from moltctl import sqlfiles
-from moltctl.errors import MoltError, UsageError
+from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.paths import templates_dir
+from moltctl.rows import dicts
+from moltctl.views import dimensions
 
 SUFFIX = ".sql.j2"
 TYPES = ("int", "float", "timestamp", "text", "choice", "bool")
@@ -621,11 +623,6 @@ def render(
     return sql + "\n", {k: v for k, v in params.items() if k in used}
 
 
-def _rows(cur) -> list[dict]:
-    cols = [c.name for c in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
 def resolve_refs(conn, tpl: QueryTemplate, values: dict[str, Any]) -> dict[str, dict]:
     """Look each registry choice up in the database; an unknown value is a UsageError."""
     refs: dict[str, dict] = {}
@@ -634,7 +631,7 @@ def resolve_refs(conn, tpl: QueryTemplate, values: dict[str, Any]) -> dict[str, 
             continue
         raw = values[p.name]
         if p.choices_from == "dimensions":
-            rows = _rows(conn.execute(sqlfiles.render("core/query_dimension.sql"), {"value": raw}))
+            rows = dicts(conn.execute(sqlfiles.render("core/query_dimension.sql"), {"value": raw}))
             if not rows:
                 known = [d["name"] for d in dimensions(conn)]
                 raise UsageError(
@@ -643,16 +640,12 @@ def resolve_refs(conn, tpl: QueryTemplate, values: dict[str, Any]) -> dict[str, 
                 )
             rows[0]["_value"] = rows[0]["name"]
         else:  # snapshots
-            rows = _rows(conn.execute(sqlfiles.render("core/query_snapshot.sql"), {"value": raw}))
+            rows = dicts(conn.execute(sqlfiles.render("core/query_snapshot.sql"), {"value": raw}))
             if not rows:
                 raise UsageError(f"{p.option}: no snapshot has run id {raw!r}")
             rows[0]["_value"] = rows[0]["run_id"]
         refs[p.name] = rows[0]
     return refs
-
-
-def dimensions(conn) -> list[dict]:
-    return _rows(conn.execute(sqlfiles.render("core/dimensions.sql")))
 
 
 def run(
@@ -709,7 +702,7 @@ def _explain(exc: Exception, tpl: QueryTemplate) -> None:
     import psycopg
 
     if isinstance(exc, psycopg.errors.UndefinedColumn | psycopg.errors.UndefinedTable):
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         raise MoltError(
             f"query {tpl.name}: {first}",
             hint="the materialized views may predate a migration: run moltctl refresh-views",

@@ -18,7 +18,7 @@ TABLES = (
     "agent_score_history",
 )
 OWN_TABLES = ("dimensions", "agent_observations", "submolt_observations", "moltctl_view_refreshes")
-VIEWS = ("hourly_growth", "agent_leaderboard", "dimension_trends")
+VIEWS = views.VIEWS
 
 
 @dataclass
@@ -40,7 +40,7 @@ def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitRe
     ):
         version = migrations.current_version(conn)
         if version is not None:
-            pending = [s.label for s in _pending_states(conn)]
+            pending = [s.label for s in migrations.status(conn) if s.state == "pending"]
             conn.commit()
             # idempotent repair of what lives outside migrations (generated views, partitions)
             with conn.transaction():
@@ -77,12 +77,3 @@ def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitRe
             applied=[m.label for m, _ in result.applied],
             partitions=names,
         )
-
-
-def _pending_states(conn):
-    out = []
-    for s in migrations.status(conn):
-        if s.state == "pending":
-            s.label = f"{s.version}_{s.name}"
-            out.append(s)
-    return out

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from moltctl import migrations, partitions, schema, sqlfiles
-
-
-def _rows(cur) -> list[dict]:
-    cols = [c.name for c in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+from moltctl.rows import dicts
 
 
 def gather(target) -> dict:
     from moltctl.connection import connect
 
     with connect(target) as conn:
-        server = _rows(conn.execute(sqlfiles.render("core/status_server.sql")))[0]
+        server = dicts(conn.execute(sqlfiles.render("core/status_server.sql")))[0]
         states = migrations.status(conn)
-        version = max((s.version for s in states if s.state != "pending"), key=int, default=None)
+        version = migrations.current_of(states)
         info: dict = {
             "server_version": server["server_version"],
             "connection": target.display,
@@ -35,7 +31,7 @@ def gather(target) -> dict:
                 }
                 for s in states
             ],
-            "pending": [f"{s.version}_{s.name}" for s in states if s.state == "pending"],
+            "pending": [s.label for s in states if s.state == "pending"],
             "tables": [],
             "latest_snapshot": None,
             "views": [],
@@ -43,10 +39,10 @@ def gather(target) -> dict:
         if version is None:
             return info
         counts = conn.execute(sqlfiles.render("core/status_counts.sql.j2", tables=schema.TABLES))
-        info["tables"] = _rows(counts)
-        latest = _rows(conn.execute(sqlfiles.render("core/status_latest_snapshot.sql")))
+        info["tables"] = dicts(counts)
+        latest = dicts(conn.execute(sqlfiles.render("core/status_latest_snapshot.sql")))
         info["latest_snapshot"] = latest[0] if latest else None
-        info["views"] = _rows(conn.execute(sqlfiles.render("core/status_views.sql")))
+        info["views"] = dicts(conn.execute(sqlfiles.render("core/status_views.sql")))
         for extra in _extensions:
             extra(conn, info)
         return info

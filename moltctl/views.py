@@ -7,16 +7,15 @@ import time
 from dataclasses import dataclass
 
 from moltctl import sqlfiles
-from moltctl.errors import MoltError, UsageError
+from moltctl.errors import MoltError, UsageError, first_line
+from moltctl.rows import dicts, keyed
 
 # dependency order (none of them reads another today; refresh and create in this order)
 VIEWS = ("hourly_growth", "agent_leaderboard", "dimension_trends")
 
 
 def dimensions(conn) -> list[dict]:
-    cur = conn.execute(sqlfiles.render("core/dimensions.sql"))
-    cols = [c.name for c in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    return dicts(conn.execute(sqlfiles.render("core/dimensions.sql")))
 
 
 def definition(conn, name: str, dims: list[dict] | None = None) -> str:
@@ -88,13 +87,9 @@ def refresh_order(conn, names: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def refresh_info(conn, names) -> dict[str, dict]:
-    cur = conn.execute(sqlfiles.render("core/view_refresh_info.sql"), {"names": list(names)})
-    cols = [c.name for c in cur.description]
-    return {row[0]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return keyed(
+        conn.execute(sqlfiles.render("core/view_refresh_info.sql"), {"names": list(names)})
+    )
 
 
 def refresh_one(conn, name: str) -> Refreshed:
@@ -126,7 +121,7 @@ def refresh_one(conn, name: str) -> Refreshed:
         )
         return Refreshed(name, method, seconds, rows)
     except (psycopg.Error, MoltError) as exc:
-        return Refreshed(name, "failed", time.perf_counter() - started, None, _first_line(exc))
+        return Refreshed(name, "failed", time.perf_counter() - started, None, first_line(exc))
 
 
 def refresh(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import typer
 from typer.core import TyperGroup
 
-from moltctl.errors import EXIT_ERROR, MoltError
+from moltctl.errors import EXIT_ERROR, MoltError, first_line
 
 
 @dataclass
@@ -83,7 +83,7 @@ class MoltGroup(TyperGroup):
         except Exception as exc:
             # database errors that no command anticipated are still one line, not a traceback
             if type(exc).__module__.startswith("psycopg"):
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                first = first_line(exc)
                 error_line(_scrub(ctx.obj, f"database error: {first}"))
                 raise typer.Exit(EXIT_ERROR) from None
             raise

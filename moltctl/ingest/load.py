@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from moltctl import locks, partitions, sqlfiles
-from moltctl.errors import MoltError
+from moltctl.errors import MoltError, first_line
 from moltctl.ingest import records as rec
 from moltctl.ingest.clean import InputError, Warnings
 from moltctl.ingest.readers import Source, discover
@@ -365,11 +365,6 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
     return res
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _record_failure(target, src: Source, error: str, started: dt.datetime) -> None:
     from moltctl.connection import connect
 
@@ -418,7 +413,7 @@ def load_source(
             _record_failure(target, src, exc.message, started)
             raise
         except psycopg.Error as exc:
-            message = f"{src.path}: run {src.run_id}: database error: {_first_line(exc)}"
+            message = f"{src.path}: run {src.run_id}: database error: {first_line(exc)}"
             _record_failure(target, src, message, started)
             raise MoltError(message) from None
     res.seconds = time.perf_counter() - clock
