@@ -62,6 +62,7 @@ class MigrationState:
 class MigrateResult:
     applied: list[tuple[Migration, float]] = field(default_factory=list)
     pending: list[Migration] = field(default_factory=list)
+    notices: list[tuple[Migration, str]] = field(default_factory=list)  # RAISE NOTICE lines
     current_version: str | None = None
     dry_run: bool = False
 
@@ -237,10 +238,21 @@ def apply_pending(
     states = status(conn, migrations)
     _check(states)
     for m in _pending(states, migrations, upto):
-        duration = _run_one(conn, m)
+        # a migration's NOTICEs are meant for the operator (e.g. which tables 003 converted)
+        said: list[str] = []
+
+        def heard(diag, said=said):
+            said.append(diag.message_primary)
+
+        conn.add_notice_handler(heard)
+        try:
+            duration = _run_one(conn, m)
+        finally:
+            conn.remove_notice_handler(heard)
         result.applied.append((m, duration))
+        result.notices.extend((m, text) for text in said)
         if on_applied:
-            on_applied(m, duration)
+            on_applied(m, duration, said)
     if result.applied:
         # a migration may change what the views are generated from (e.g. a new dimension)
         with conn.transaction():

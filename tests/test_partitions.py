@@ -126,8 +126,10 @@ def _spec_installation(dsn: str) -> None:
                 "BOOLEAN DEFAULT FALSE"
             )
             views.sync(c)  # the views now read the unpartitioned tables
-            # the history claims 001/002 only: 003 is pending, as on a real installation
-            c.execute("DELETE FROM moltctl_migrations WHERE version = '003'")
+            # the history claims 001/002 only: 003 and later are pending, as on a real
+            # installation of that time
+            c.execute("DELETE FROM moltctl_migrations WHERE version >= '003'")
+            c.execute("ALTER TABLE snapshots DROP CONSTRAINT snapshots_id_created_at_key")
         for t in TABLES:
             assert scalar(c, "SELECT relkind FROM pg_class WHERE relname = %s", (t,)) == "r"
 
@@ -235,6 +237,68 @@ def test_conversion_of_empty_tables(empty_dsn, cli):
             assert scalar(c, "SELECT relkind FROM pg_class WHERE relname = %s", (t,)) == "p"
             assert month_names(c, t) == []
             assert scalar(c, "SELECT to_regclass(%s) IS NOT NULL", (f"{t}_default",))
+
+
+def _snapshot_fks(c) -> dict[str, str]:
+    return dict(
+        c.execute(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND confrelid = 'snapshots'::regclass AND conparentid = 0 "
+            "AND conrelid::regclass::text = ANY(%s)",
+            (list(TABLES),),
+        ).fetchall()
+    )
+
+
+def test_rows_reference_their_snapshot_by_id_and_time(conn):
+    fks = _snapshot_fks(conn)
+    for t, key in partitions.PARTITIONED.items():
+        assert fks[t] == (
+            f"FOREIGN KEY (snapshot_id, {key}) REFERENCES snapshots(id, created_at) "
+            "ON DELETE CASCADE"
+        )
+    conn.execute("INSERT INTO snapshots (created_at, run_id) VALUES ('2026-01-05Z', 'r1')")
+    conn.commit()
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        # a row whose partition key is not its snapshot's time
+        conn.execute(
+            "INSERT INTO posts (snapshot_id, external_id, fetched_at) "
+            "SELECT id, 'p1', created_at + interval '1 minute' FROM snapshots"
+        )
+    conn.rollback()
+    conn.execute(
+        "INSERT INTO posts (snapshot_id, external_id, fetched_at) "
+        "SELECT id, 'p1', created_at FROM snapshots"
+    )
+    # deleting the snapshot cascades through the pruned key: the row goes
+    conn.execute("DELETE FROM snapshots")
+    assert scalar(conn, "SELECT count(*) FROM posts") == 0
+
+
+def test_conversion_keeps_the_old_key_where_rows_do_not_match(empty_dsn, cli):
+    """Spec-era rows whose fetched_at is the insert time, not the snapshot's: posts keeps the
+    snapshot_id key (004 rolls back for that table alone), the other tables get the new one."""
+    _spec_installation(empty_dsn)
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        rd.build(c, dt.datetime(2026, 1, 20, tzinfo=UTC), 48, partitioned=False)
+        c.execute("UPDATE posts SET fetched_at = fetched_at + interval '90 seconds'")
+        before = rd.fingerprint(c)
+    r = cli("migrate", dsn_override=empty_dsn)
+    assert r.exit_code == 0, r.stderr
+    assert "applied 004_snapshot_time_foreign_keys" in r.stderr
+    assert "004_snapshot_time_foreign_keys: posts keeps its snapshot_id foreign key" in r.stderr
+    assert "converting comments to a partitioned table" in r.stderr  # 003's notices, too
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        fks = _snapshot_fks(c)
+        kept = "FOREIGN KEY (snapshot_id) REFERENCES snapshots(id) ON DELETE CASCADE"
+        assert fks["posts"] == kept
+        assert fks["comments"].startswith("FOREIGN KEY (snapshot_id, fetched_at)")
+        assert rd.fingerprint(c) == before
+    # purge still removes exactly the old rows through the kept key
+    res = retention.purge(resolve(empty_dsn), before=dt.datetime(2026, 1, 21, tzinfo=UTC))
+    assert res.removed["posts"] == 24 * 3
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        assert scalar(c, "SELECT count(*) FROM posts") == 24 * 3
 
 
 def test_conversion_refuses_a_foreign_view(empty_dsn, cli):

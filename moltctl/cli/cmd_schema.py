@@ -73,12 +73,14 @@ def migrate(
     from moltctl import migrations
 
     st = state(ctx)
+
+    def applied(m, ms: float, notices: list[str]) -> None:
+        info(f"applied {m.label} ({ms:.0f} ms)", quiet=st.quiet)
+        for text in notices:
+            info(f"  {m.label}: {text}", quiet=st.quiet)
+
     result = migrations.migrate(
-        st.target(),
-        dry_run=dry_run,
-        upto=to,
-        lock_timeout=lock_timeout,
-        on_applied=lambda m, ms: info(f"applied {m.label} ({ms:.0f} ms)", quiet=st.quiet),
+        st.target(), dry_run=dry_run, upto=to, lock_timeout=lock_timeout, on_applied=applied
     )
     if dry_run:
         if not result.pending:
