@@ -239,9 +239,12 @@ def purge(
     """
     from moltctl import locks
     from moltctl.connection import connect
+    from moltctl.migrations import require_current
 
     if batch_size < 1:
         raise UsageError("--batch-size must be 1 or more")
+    with connect(target) as conn:
+        require_current(conn)
     if dry_run:
         with connect(target, autocommit=True) as conn:
             cutoff = resolve_cutoff(conn, days, before)
