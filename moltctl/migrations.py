@@ -126,14 +126,17 @@ def status(conn, migrations: list[Migration] | None = None) -> list[MigrationSta
     return sorted(states, key=lambda s: int(s.version))
 
 
+def _changed_error(s: MigrationState) -> MoltError:
+    return MoltError(
+        f"migration {s.label} was edited after it was applied (checksum differs)",
+        hint="restore the applied text and put the change in a new migration",
+    )
+
+
 def _check(states: list[MigrationState]) -> None:
     changed = [s for s in states if s.state == "changed"]
     if changed:
-        s = changed[0]
-        raise MoltError(
-            f"migration {s.version}_{s.name} was edited after it was applied (checksum differs)",
-            hint="restore the applied text and put the change in a new migration",
-        )
+        raise _changed_error(changed[0])
 
 
 def _pending(states: list[MigrationState], migrations: list[Migration], upto: str | None):
@@ -270,3 +273,43 @@ def current_of(states: list[MigrationState]) -> str | None:
 def current_version(conn) -> str | None:
     done = applied(conn)
     return max(done, key=int) if done else None
+
+
+def require_current(conn, migrations: list[Migration] | None = None) -> str:
+    """Refuse (MoltError) unless every migration this moltctl knows is applied, unedited, and
+    the database records none it does not know; return the schema version.
+
+    Data commands call it once before they read or write anything, so that a database without
+    the schema, or behind (or ahead of) this moltctl, gets one line naming the fix instead of
+    a "relation does not exist" error part-way. Two small queries (``status``).
+    """
+    states = status(conn, migrations)
+    version = current_of(states)
+    if version is None:
+        raise MoltError(
+            "the database has no moltctl schema: run moltctl init",
+            hint="if this is not the database you meant, moltctl status shows where moltctl "
+            "connected",
+        )
+    changed = [s for s in states if s.state == "changed"]
+    if changed:
+        raise _changed_error(changed[0])
+    missing = [s for s in states if s.state == "missing"]
+    if missing:
+        labels = ", ".join(s.label for s in missing)
+        what = f"migration {labels} is" if len(missing) == 1 else f"migrations {labels} are"
+        raise MoltError(
+            f"{what} applied in the database but unknown to this moltctl: "
+            "upgrade moltctl to the version that applied it",
+            hint="moltctl migrate status shows the state of each migration",
+        )
+    pending = [s for s in states if s.state == "pending"]
+    if pending:
+        labels = ", ".join(s.label for s in pending)
+        are = "migration is" if len(pending) == 1 else "migrations are"
+        raise MoltError(
+            f"the schema is at version {version} and {len(pending)} {are} pending "
+            f"({labels}): run moltctl migrate",
+            hint="moltctl migrate --dry-run shows the SQL first",
+        )
+    return version

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from moltctl import sqlfiles
+from moltctl import migrations, sqlfiles
 from moltctl.errors import UsageError
 
 # table -> partition key (the snapshot's time, copied at ingest)
@@ -236,6 +236,7 @@ def create_partitions(
         locks.advisory_lock(target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout),
         connect(target, autocommit=True) as conn,
     ):
+        migrations.require_current(conn)
         if start is None:
             start = month_start(conn.execute(sqlfiles.render("partitions/now.sql")).fetchone()[0])
         for table in tables:

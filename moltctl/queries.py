@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moltctl import sqlfiles
+from moltctl import migrations, sqlfiles
 from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.paths import templates_dir
 from moltctl.rows import dicts
@@ -668,17 +668,11 @@ def run(
     tpl = templates[name]
     values = validate(tpl, raw)
     limit = check_limit(limit) if limit is not None else tpl.limit
-    import psycopg
 
     with connect(target) as conn:
         conn.read_only = True
-        try:
-            dims = dimensions(conn)
-        except psycopg.errors.UndefinedTable:
-            raise MoltError(
-                "the database has no moltctl schema (no dimensions table)",
-                hint="run moltctl init",
-            ) from None
+        migrations.require_current(conn)
+        dims = dimensions(conn)
         refs = resolve_refs(conn, tpl, values)
         sql, params = render(tpl, values, refs=refs, dimensions=dims, limit=limit)
         result = QueryResult(tpl, sql, params)

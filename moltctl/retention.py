@@ -239,11 +239,13 @@ def purge(
     """
     from moltctl import locks
     from moltctl.connection import connect
+    from moltctl.migrations import require_current
 
     if batch_size < 1:
         raise UsageError("--batch-size must be 1 or more")
     if dry_run:
         with connect(target, autocommit=True) as conn:
+            require_current(conn)
             cutoff = resolve_cutoff(conn, days, before)
             return plan(conn, cutoff, detach=detach)
     with (
@@ -252,6 +254,7 @@ def purge(
     ):
         # a DROP waits for readers of the table, and new readers queue behind it: bound that
         conn.execute(sqlfiles.render("retention/lock_timeout.sql"), {"value": "30s"})
+        require_current(conn)
         cutoff = resolve_cutoff(conn, days, before)
         if confirm is not None:
             preview = plan(conn, cutoff, detach=detach)

@@ -6,7 +6,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from moltctl import sqlfiles
+from moltctl import migrations, sqlfiles
 from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.rows import dicts, keyed
 
@@ -150,6 +150,7 @@ def refresh(
         locks.advisory_lock(target, locks.REFRESH, what="refresh-views", timeout=lock_timeout),
         connect(target, autocommit=True, application_name="moltctl refresh-views") as conn,
     ):
+        migrations.require_current(conn)
         results = []
         for name in refresh_order(conn, wanted):
             done = refresh_one(conn, name)

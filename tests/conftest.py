@@ -149,3 +149,59 @@ def all_labels() -> list[str]:
 
 def scalar(conn, sql: str, params=None):
     return conn.execute(sql, params).fetchone()[0]
+
+
+# ---------------------------------------------------------------- the schema guard
+
+NO_SCHEMA = "the database has no moltctl schema: run moltctl init"
+
+
+def migrate_to(dsn: str, version: str) -> None:
+    """Apply the migrations up to ``version`` only (the later ones stay pending)."""
+    from moltctl import migrations
+    from moltctl.connection import resolve
+
+    migrations.migrate(resolve(dsn), upto=version)
+
+
+def public_relations(dsn: str) -> list[str]:
+    """Every table, view and index in the public schema (an empty database has none)."""
+    import psycopg
+
+    with psycopg.connect(dsn) as c:
+        return [
+            r[0]
+            for r in c.execute(
+                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                "ORDER BY 1"
+            )
+        ]
+
+
+def assert_refused(result, *, starts: str, contains: str = "", ends: str = "") -> str:
+    """A command refused by the schema guard: exit 1, ``error: ...`` and a hint on stderr,
+    nothing on stdout, no traceback. Returns the error line."""
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("hint: "), lines
+    line = lines[0]
+    assert line.startswith("error: " + starts) and contains in line and line.endswith(ends), line
+    return line
+
+
+def assert_refused_empty(result) -> None:
+    """Refused on a database without the schema."""
+    assert_refused(result, starts=NO_SCHEMA, ends=NO_SCHEMA)
+
+
+def assert_refused_at_002(result) -> None:
+    """Refused on a database migrated to 002 (003 and any later migration pending)."""
+    assert_refused(
+        result,
+        starts="the schema is at version 002 and ",
+        contains="pending (003_partition_legacy_tables",
+        ends="): run moltctl migrate",
+    )

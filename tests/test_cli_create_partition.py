@@ -5,9 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import psycopg
+
 from moltctl import locks, partitions
 from tests import retentiondata as rd
-from tests.conftest import scalar
+from tests.conftest import (
+    assert_refused_at_002,
+    assert_refused_empty,
+    migrate_to,
+    public_relations,
+    scalar,
+)
 
 UTC = dt.UTC
 TABLES = list(partitions.PARTITIONED)
@@ -108,3 +116,17 @@ def test_locked_exits_3(cli, target):
     with locks.advisory_lock(target, locks.MAINTENANCE, what="purge"):
         r = cli("create-partition")
     assert r.exit_code == 3 and "holds the maintenance lock" in r.stderr
+
+
+def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
+    assert_refused_empty(cli("create-partition", dsn_override=empty_dsn))
+    assert public_relations(empty_dsn) == []
+    migrate_to(empty_dsn, "002")
+    with psycopg.connect(empty_dsn) as c:
+        before = partitions.existing(c)
+    # migrate alone makes only the default partitions: create-partition would have added months
+    assert before and all(p.endswith("_default") for p in before)
+    for args in ((), ("--table", "posts", "--month", "2026-02", "--format", "json")):
+        assert_refused_at_002(cli("create-partition", *args, dsn_override=empty_dsn))
+    with psycopg.connect(empty_dsn) as c:
+        assert partitions.existing(c) == before

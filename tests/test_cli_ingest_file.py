@@ -9,9 +9,16 @@ import subprocess
 import sys
 import time
 
+import psycopg
 import pytest
 
-from tests.conftest import REAL_RUN
+from tests.conftest import (
+    REAL_RUN,
+    assert_refused_at_002,
+    assert_refused_empty,
+    migrate_to,
+    public_relations,
+)
 from tests.test_ingest_support import (
     agent,
     assert_invariants,
@@ -297,3 +304,24 @@ def test_waits_for_maintenance_lock_then_exit_3(tmp_path, cli, conn, target):
     assert "maintenance lock" in r.stderr
     _nothing_loaded(conn)
     assert cli("ingest-file", str(path)).exit_code == 0
+
+
+def test_refused_without_schema_or_with_pending_migration(tmp_path, cli, empty_dsn):
+    """One refusal per command (not per file) before anything is written, not even a failed
+    snapshot row; after moltctl migrate the same command loads."""
+    paths = [
+        str(write_bundle(tmp_path / "a.ndjson", RUN, [agent("a1", name="x"), post("p1", "a1")])),
+        str(write_bundle(tmp_path / "b.ndjson", "20260130T110000Z", [post("p2", "a1")])),
+    ]
+    assert_refused_empty(cli("ingest-file", *paths, dsn_override=empty_dsn))
+    assert public_relations(empty_dsn) == []
+    migrate_to(empty_dsn, "002")
+    assert_refused_at_002(cli("ingest-file", *paths, dsn_override=empty_dsn))
+    with psycopg.connect(empty_dsn) as c:
+        assert rows(c, "SELECT count(*) FROM snapshots") == [(0,)]
+        assert all(v == 0 for v in data_counts(c).values()), data_counts(c)
+    assert cli("migrate", dsn_override=empty_dsn).exit_code == 0
+    r = cli("ingest-file", *paths, dsn_override=empty_dsn)
+    assert r.exit_code == 0, r.stderr
+    with psycopg.connect(empty_dsn) as c:
+        assert rows(c, "SELECT count(*) FROM snapshots WHERE status = 'completed'") == [(2,)]

@@ -1,7 +1,7 @@
 import json
 
 from moltctl.cli import app
-from tests.conftest import all_labels, latest_version
+from tests.conftest import all_labels, assert_refused_at_002, latest_version
 
 
 def test_migrate_dry_run_prints_sql_changes_nothing(runner, empty_dsn):
@@ -39,3 +39,24 @@ def test_migrate_lock_held_exits_3(runner, empty_dsn):
         r = runner.invoke(app, ["--dsn", empty_dsn, "migrate", "--lock-timeout", "0.2"])
     assert r.exit_code == 3
     assert "another moltctl run holds the migrate lock" in r.stderr
+
+
+def test_status_init_migrate_are_not_guarded(runner, empty_dsn):
+    """At 002 the data commands refuse; status, init and migrate work and migrate unblocks."""
+
+    def run(*args):
+        return runner.invoke(app, ["--dsn", empty_dsn, *args])
+
+    assert run("status").exit_code == 0
+    assert run("migrate", "--to", "002").exit_code == 0
+    status = run("status", "--format", "json")
+    assert status.exit_code == 0, status.stderr
+    pending = json.loads(status.stdout)["pending"]
+    assert pending[0] == "003_partition_legacy_tables"
+    init = run("init")
+    assert init.exit_code == 0, init.stderr
+    assert f"{len(pending)} migration(s) pending: run moltctl migrate" in init.stderr
+    assert_refused_at_002(run("refresh-views"))
+    assert run("migrate").exit_code == 0
+    r = run("refresh-views")
+    assert r.exit_code == 0, r.stderr

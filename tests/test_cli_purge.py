@@ -13,10 +13,18 @@ import time
 
 import psycopg
 
-from moltctl import locks
+from moltctl import locks, partitions
 from moltctl.connection import resolve
 from tests import retentiondata as rd
-from tests.conftest import _admin_exec, _with_db, scalar
+from tests.conftest import (
+    _admin_exec,
+    _with_db,
+    assert_refused_at_002,
+    assert_refused_empty,
+    migrate_to,
+    public_relations,
+    scalar,
+)
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 20, tzinfo=UTC)
@@ -279,3 +287,18 @@ def test_purge_concurrent_with_ingest(tmp_path, cli, dsn, target, pg_admin, temp
             assert scalar(c, "SELECT count(DISTINCT snapshot_id) FROM posts") == 7
     finally:
         _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{_db(ref)}" WITH (FORCE)')
+
+
+def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
+    runs = (("--days", "90", "--yes"), ("--before", CUTOFF, "--dry-run"))
+    for args in runs:
+        assert_refused_empty(cli("purge", *args, dsn_override=empty_dsn))
+    assert public_relations(empty_dsn) == []
+    migrate_to(empty_dsn, "002")
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        rd.build(c, START, 24 * 30)
+        before = rd.fingerprint(c), partitions.existing(c)
+    for args in (("--before", CUTOFF, "--yes"),) + runs:
+        assert_refused_at_002(cli("purge", *args, dsn_override=empty_dsn))
+    with psycopg.connect(empty_dsn) as c:
+        assert (rd.fingerprint(c), partitions.existing(c)) == before

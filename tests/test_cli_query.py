@@ -15,7 +15,7 @@ from moltctl import queries
 from moltctl.cli.output import _plain
 from moltctl.connection import resolve
 from tests import querydata as qd
-from tests.conftest import _admin_exec
+from tests.conftest import _admin_exec, assert_refused_at_002, assert_refused_empty, migrate_to
 
 # required options for each shipped query, with values that find something
 REQUIRED = {
@@ -326,6 +326,12 @@ def test_broken_user_template_is_one_line(q, tmp_path):
     assert "unknown header key(s): what" in result.stderr.splitlines()[0]
 
 
-def test_uninitialized_database_is_one_line(cli, empty_dsn):
-    result = cli("query", "leaderboard", dsn_override=empty_dsn)
-    _one_line_error(result, 1, "the database has no moltctl schema (no dimensions table)")
+def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
+    runs = (("leaderboard",), ("latest-snapshot", "--show-sql"), ("growth", "-f", "json"))
+    for args in runs:
+        assert_refused_empty(cli("query", *args, dsn_override=empty_dsn))
+    migrate_to(empty_dsn, "002")
+    for args in runs:
+        assert_refused_at_002(cli("query", *args, dsn_override=empty_dsn))
+    # listing the queries needs no database
+    assert cli("query", "--list", dsn_override=empty_dsn).exit_code == 0

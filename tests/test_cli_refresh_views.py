@@ -12,7 +12,13 @@ import psycopg
 
 from moltctl import locks
 from tests import querydata as qd
-from tests.conftest import scalar
+from tests.conftest import (
+    assert_refused_at_002,
+    assert_refused_empty,
+    migrate_to,
+    public_relations,
+    scalar,
+)
 
 LOCKED = "error: another moltctl run holds the refresh-views lock"
 
@@ -115,3 +121,13 @@ def test_two_concurrent_refreshes_never_deadlock(dsn, conn):
         if code == 3:
             assert err.splitlines()[0] == LOCKED
     assert scalar(conn, "SELECT count(*) FROM moltctl_view_refreshes") == 3
+
+
+def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
+    assert_refused_empty(cli("refresh-views", dsn_override=empty_dsn))
+    assert public_relations(empty_dsn) == []
+    migrate_to(empty_dsn, "002")
+    for args in ((), ("agent_leaderboard", "--format", "json")):
+        assert_refused_at_002(cli("refresh-views", *args, dsn_override=empty_dsn))
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT count(*) FROM moltctl_view_refreshes") == 0

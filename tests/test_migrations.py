@@ -4,11 +4,11 @@ import threading
 import psycopg
 import pytest
 
-from moltctl import migrations
+from moltctl import migrations, sqlfiles
 from moltctl.connection import resolve
 from moltctl.errors import LockedError, MoltError
 from moltctl.migrations import checksum, discover
-from tests.conftest import all_labels, latest_version, scalar
+from tests.conftest import all_labels, latest_version, public_relations, scalar
 
 
 def _copy_migrations(tmp_path):
@@ -150,3 +150,90 @@ def test_lock_timeout_gives_locked_error(empty_dsn):
         pytest.raises(LockedError, match="another moltctl run holds the migrate lock"),
     ):
         migrations.migrate(resolve(empty_dsn), lock_timeout=0.3)
+
+
+# ---------------------------------------------------------------- require_current (the guard)
+
+
+def _first_three():
+    """001..003: the exact messages below do not change when a migration is added."""
+    return [m for m in discover() if int(m.version) <= 3]
+
+
+def test_require_current_no_schema(empty_dsn):
+    with psycopg.connect(empty_dsn) as c:
+        with pytest.raises(MoltError) as err:
+            migrations.require_current(c)
+        assert err.value.message == "the database has no moltctl schema: run moltctl init"
+        assert "moltctl status" in err.value.hint
+        # the history table without a row in it (a first migration that failed) is no schema
+        c.execute(sqlfiles.render("core/migrations_table.sql"))
+        with pytest.raises(MoltError, match="^the database has no moltctl schema: run moltctl"):
+            migrations.require_current(c)
+        c.rollback()
+    assert public_relations(empty_dsn) == []
+
+
+def test_require_current_pending_names_version_and_migrations(empty_dsn):
+    t = resolve(empty_dsn)
+    three = _first_three()
+    migrations.migrate(t, upto="001", migrations=three)
+    with psycopg.connect(empty_dsn) as c, pytest.raises(MoltError) as err:
+        migrations.require_current(c, three)
+    assert err.value.message == (
+        "the schema is at version 001 and 2 migrations are pending "
+        "(002_add_manipulation_dimension, 003_partition_legacy_tables): run moltctl migrate"
+    )
+    assert err.value.hint == "moltctl migrate --dry-run shows the SQL first"
+    assert err.value.exit_code == 1
+    migrations.migrate(t, upto="002", migrations=three)
+    with psycopg.connect(empty_dsn) as c, pytest.raises(MoltError) as err:
+        migrations.require_current(c, three)
+    assert err.value.message == (
+        "the schema is at version 002 and 1 migration is pending "
+        "(003_partition_legacy_tables): run moltctl migrate"
+    )
+    migrations.migrate(t)
+    with psycopg.connect(empty_dsn) as c:
+        assert migrations.require_current(c) == latest_version()
+
+
+def test_require_current_passes_on_the_initialized_template(conn):
+    assert migrations.require_current(conn) == latest_version()
+
+
+def test_require_current_changed_uses_migrates_wording(empty_dsn, tmp_path):
+    d = _copy_migrations(tmp_path)
+    t = resolve(empty_dsn)
+    migrations.migrate(t, migrations=discover(d))
+    p = d / "002_add_manipulation_dimension.sql"
+    p.write_text(p.read_text() + "\nSELECT 1;\n")
+    with psycopg.connect(empty_dsn) as c, pytest.raises(MoltError) as guard:
+        migrations.require_current(c, discover(d))
+    with pytest.raises(MoltError) as migrate:
+        migrations.migrate(t, migrations=discover(d))
+    assert (
+        guard.value.message
+        == migrate.value.message
+        == (
+            "migration 002_add_manipulation_dimension was edited after it was applied "
+            "(checksum differs)"
+        )
+    )
+    assert guard.value.hint == migrate.value.hint
+    assert "new migration" in guard.value.hint
+
+
+def test_require_current_missing_names_the_unknown_migration(empty_dsn, tmp_path):
+    d = _copy_migrations(tmp_path)
+    (d / "900_from_a_newer_moltctl.sql").write_text("CREATE TABLE newer (a int);\n")
+    migrations.migrate(resolve(empty_dsn), migrations=discover(d))
+    with psycopg.connect(empty_dsn) as c:
+        assert migrations.require_current(c, discover(d)) == "900"
+        with pytest.raises(MoltError) as err:
+            migrations.require_current(c)  # this moltctl's own migrations: 900 is unknown
+    assert err.value.message == (
+        "migration 900_from_a_newer_moltctl is applied in the database but unknown to this "
+        "moltctl: upgrade moltctl to the version that applied it"
+    )
+    assert "migrate status" in err.value.hint

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from moltctl import locks, partitions, sqlfiles
+from moltctl import locks, migrations, partitions, sqlfiles
 from moltctl.errors import MoltError, first_line
 from moltctl.ingest import records as rec
 from moltctl.ingest.clean import InputError, Warnings
@@ -432,15 +432,17 @@ def ingest_paths(
     """Load every snapshot found in ``paths`` (run dirs, dirs of runs, bundles), oldest first.
 
     Holds the MAINTENANCE lock in shared mode (ingests run side by side; purge and
-    create-partition wait). Raises InputError (bad input, nothing of that snapshot loaded) or
-    MoltError; snapshots before the failing one stay loaded.
+    create-partition wait). Raises MoltError before loading anything unless the schema is
+    current (``migrations.require_current``); InputError (bad input, nothing of that snapshot
+    loaded) or MoltError; snapshots before the failing one stay loaded.
     """
     clock = time.perf_counter()
     sources = discover(paths)
     result = IngestResult()
     with locks.advisory_lock(
         target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout, shared=True
-    ):
+    ) as lock_conn:
+        migrations.require_current(lock_conn)  # once, before anything is written
         for src in sources:
             result.snapshots.append(
                 load_source(target, src, replace=replace, strict=strict, progress=progress)
