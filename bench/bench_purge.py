@@ -12,7 +12,8 @@ Scenario 1 purges the oldest 30 days (November 2025: one whole month of partitio
 Scenario 2 is the nightly steady state afterwards: one more day (a boundary-month delete).
 The data is built once into two source databases; each round purges fresh copies of them
 (CREATE DATABASE ... TEMPLATE, a file copy), so --repeat N gives N comparable rounds (best of N
-reported), and --keep / --reuse (with --dsn) keep the sources for later runs.
+reported), and --keep / --reuse (with --dsn) keep the sources for later runs. A single round
+with nothing to keep purges the built databases themselves.
 Without --dsn a temporary embedded PostgreSQL is started (and deleted at the end).
 """
 
@@ -200,9 +201,15 @@ def main() -> None:
         )
         times: dict[str, dict[str, list[float]]] = {lbl: {"p": [], "u": []} for lbl, _ in scenarios}
         removed: dict[str, tuple[int, bool]] = {}
+        # one round with nothing to keep: purge the built databases themselves (no copy, half
+        # the disk)
+        in_place = args.repeat == 1 and not (args.keep or args.reuse)
         for r in range(args.repeat):
-            part = clone(admin_dsn, src_part, work_part)
-            plain = clone(admin_dsn, src_plain, work_plain)
+            if in_place:
+                part, plain = with_db(admin_dsn, src_part), with_db(admin_dsn, src_plain)
+            else:
+                part = clone(admin_dsn, src_part, work_part)
+                plain = clone(admin_dsn, src_plain, work_plain)
             for label, cutoff in scenarios:
                 tp, rp = purge_partitioned(part, cutoff)
                 tu, ru = purge_plain(plain, cutoff)
