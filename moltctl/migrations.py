@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl import locks, sqlfiles
-from moltctl.errors import MoltError, first_line
+from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.paths import templates_dir
 from moltctl.rows import keyed
 
@@ -211,6 +211,8 @@ def migrate(
     from moltctl.connection import connect
 
     migrations = discover() if migrations is None else migrations
+    if upto is not None:
+        upto = _known_version(upto, migrations)
     result = MigrateResult(dry_run=dry_run)
     if dry_run:
         with connect(target) as conn:
@@ -225,6 +227,18 @@ def migrate(
     ):
         apply_pending(conn, migrations, upto=upto, result=result, on_applied=on_applied)
     return result
+
+
+def _known_version(text: str, migrations: list[Migration]) -> str:
+    """``--to``: a version this moltctl has (``3``, ``003`` or ``003_name``); UsageError if not."""
+    head = text.strip().split("_", 1)[0]
+    for m in migrations:
+        if head.isdigit() and int(head) == int(m.version):
+            return m.version
+    raise UsageError(
+        f"--to {text!r}: no such migration (the versions are "
+        f"{', '.join(m.version for m in migrations)})"
+    )
 
 
 def apply_pending(

@@ -136,6 +136,7 @@ class QueryResult:
     columns: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
     executed: bool = False
+    notes: list[str] = field(default_factory=list)  # e.g. a view read that misses snapshots
 
 
 # ---------------------------------------------------------------- discovery and headers
@@ -688,8 +689,33 @@ def run(
         result.columns = [c.name for c in cur.description]
         result.rows = [dict(zip(result.columns, r, strict=True)) for r in cur.fetchall()]
         result.executed = True
+        result.notes = stale_views(conn, sql)
         conn.rollback()
     return result
+
+
+def stale_views(conn, sql: str) -> list[str]:
+    """A note per materialized view ``sql`` reads that was not refreshed since the latest load.
+
+    An analyst reading a leaderboard after an ingest without ``refresh-views`` otherwise gets
+    yesterday's answer without a word.
+    """
+    from moltctl.views import VIEWS
+
+    read = [v for v in VIEWS if re.search(rf"\b{v}\b", sql)]
+    if not read:
+        return []
+    rows = conn.execute(sqlfiles.render("core/views_stale.sql"), {"names": read}).fetchall()
+    notes = []
+    for name, refreshed_at, loaded_at in rows:
+        loaded = f"{loaded_at:%Y-%m-%d %H:%M:%S%z}"
+        if refreshed_at is None:
+            said = f"{name} has not been refreshed by moltctl; the latest snapshot was loaded at"
+        else:
+            said = f"{name} was last refreshed at {refreshed_at:%Y-%m-%d %H:%M:%S%z}, before the"
+            said += " latest snapshot was loaded at"
+        notes.append(f"{said} {loaded}: run moltctl refresh-views")
+    return notes
 
 
 def _explain(exc: Exception, tpl: QueryTemplate) -> None:

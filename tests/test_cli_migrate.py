@@ -31,6 +31,22 @@ def test_migrate_to_then_rest_then_nothing(runner, empty_dsn):
     assert all(r["applied_at"] and r["duration_ms"] is not None for r in rows)
 
 
+def test_migrate_to_an_unknown_version_is_a_usage_error(runner, empty_dsn):
+    for bad in ("999", "abc", "", "0x2"):
+        r = runner.invoke(app, ["--dsn", empty_dsn, "migrate", "--to", bad])
+        assert r.exit_code == 2, (bad, r.stderr)
+        assert r.stderr.startswith(f"error: --to {bad!r}: no such migration (the versions are 001")
+        assert "Traceback" not in r.stderr
+    status = runner.invoke(app, ["--dsn", empty_dsn, "migrate", "status", "--format", "json"])
+    assert {r["state"] for r in json.loads(status.stdout)} == {"pending"}  # nothing applied
+    # a version as 1 or 002, or a migration's label
+    for good in ("1", "002", "002_add_manipulation_dimension"):
+        r = runner.invoke(app, ["--dsn", empty_dsn, "migrate", "--to", good, "--dry-run"])
+        assert r.exit_code == 0, r.stderr
+    r = runner.invoke(app, ["--dsn", empty_dsn, "migrate", "--to", "2", "--dry-run"])
+    assert "-- 002_add_manipulation_dimension" in r.stdout and "-- 003" not in r.stdout
+
+
 def test_migrate_lock_held_exits_3(runner, empty_dsn):
     from moltctl import locks
     from moltctl.connection import resolve

@@ -335,3 +335,27 @@ def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
         assert_refused_at_002(cli("query", *args, dsn_override=empty_dsn))
     # listing the queries needs no database
     assert cli("query", "--list", dsn_override=empty_dsn).exit_code == 0
+
+
+def test_note_when_a_view_read_misses_loaded_snapshots(cli, tmp_path):
+    from moltctl.generator import generate_runs
+
+    runs = generate_runs(tmp_path, runs=2, agents=40, posts=8, seed=3, fmt="bundle")
+    assert cli("ingest-file", str(runs[0])).exit_code == 0
+    stale = "note: agent_leaderboard has not been refreshed by moltctl; the latest snapshot"
+    r = cli("query", "leaderboard", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert stale in r.stderr and "run moltctl refresh-views" in r.stderr
+    assert json.loads(r.stdout) == []  # the note goes to stderr, the data stays clean
+    # a query that reads no materialized view says nothing
+    r = cli("query", "latest-snapshot", "--format", "json")
+    assert r.exit_code == 0 and "note:" not in r.stderr
+    assert cli("refresh-views").exit_code == 0
+    r = cli("query", "leaderboard", "--format", "json")
+    assert r.exit_code == 0 and "note:" not in r.stderr and json.loads(r.stdout)
+    # a later load makes it stale again, with the time of that refresh
+    assert cli("ingest-file", str(runs[1])).exit_code == 0
+    r = cli("query", "dimension-trends", "--format", "csv")
+    assert "note: dimension_trends was last refreshed at " in r.stderr
+    assert "before the latest snapshot was loaded at" in r.stderr
+    assert cli("--quiet", "query", "leaderboard").stderr == ""

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from moltctl.cli.common import state
+from moltctl.cli.common import info, state
 from moltctl.cli.output import Format, FormatOption, render
 
 QUERY_HELP = (
@@ -156,6 +156,8 @@ def _run(ctx, tpl, raw: dict, *, fmt: Format, limit, show_sql: bool) -> None:
         shown = {k: _param_text(v) for k, v in result.params.items()}
         typer.echo("-- params: " + json.dumps(shown, ensure_ascii=False))
         return
+    for note in result.notes:
+        info(f"note: {note}", quiet=state(ctx).quiet)
     if fmt == Format.table:
         chart = queries.chart_rows(result)
         if chart is not None:
