@@ -126,17 +126,13 @@ def status(conn, migrations: list[Migration] | None = None) -> list[MigrationSta
     return sorted(states, key=lambda s: int(s.version))
 
 
-def _changed_error(s: MigrationState) -> MoltError:
-    return MoltError(
-        f"migration {s.label} was edited after it was applied (checksum differs)",
-        hint="restore the applied text and put the change in a new migration",
-    )
-
-
 def _check(states: list[MigrationState]) -> None:
     changed = [s for s in states if s.state == "changed"]
     if changed:
-        raise _changed_error(changed[0])
+        raise MoltError(
+            f"migration {changed[0].label} was edited after it was applied (checksum differs)",
+            hint="restore the applied text and put the change in a new migration",
+        )
 
 
 def _pending(states: list[MigrationState], migrations: list[Migration], upto: str | None):
@@ -305,9 +301,7 @@ def require_current(conn, migrations: list[Migration] | None = None) -> str:
             hint="if this is not the database you meant, moltctl status shows where moltctl "
             "connected",
         )
-    changed = [s for s in states if s.state == "changed"]
-    if changed:
-        raise _changed_error(changed[0])
+    _check(states)
     missing = [s for s in states if s.state == "missing"]
     if missing:
         labels = ", ".join(s.label for s in missing)
