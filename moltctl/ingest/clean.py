@@ -101,17 +101,31 @@ def _describe(exc: Exception, data: bytes) -> str:
     return f"not valid JSON ({msg})"
 
 
-def parse(data: bytes, where: str, warns: Warnings):
-    """Parse one JSON text; repair and count what PostgreSQL would refuse."""
+INCOMPLETE = object()  # parse(..., cut=True): the text is not one whole JSON value
+
+
+def parse(data: bytes, where: str, warns: Warnings, *, cut: bool = False):
+    """Parse one JSON text; repair and count what PostgreSQL would refuse.
+
+    ``cut``: the text is a piece cut after a ``}`` of a bigger text; INCOMPLETE (nothing
+    counted) when it ends inside its value, i.e. the cut was too early.
+    """
     import orjson
 
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if cut and exc.pos >= len(data):  # ran out of text inside the value
+            return INCOMPLETE
         # tolerant path: lone surrogates and NaN/Infinity are valid for the stdlib parser
         try:
             text = data.decode("utf-8", errors="strict")
             value = json.loads(text)
+        except json.JSONDecodeError as jexc:
+            # a piece ending in "}" runs out either inside a string or after a nested value
+            if cut and (jexc.pos >= len(text) or jexc.msg.startswith("Unterminated string")):
+                return INCOMPLETE
+            raise InputError(f"{where}: {_describe(exc, data)}") from None
         except (ValueError, UnicodeDecodeError):
             raise InputError(f"{where}: {_describe(exc, data)}") from None
         return _walk(value, where, warns)

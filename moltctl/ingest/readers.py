@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl.ingest import records as rec
-from moltctl.ingest.clean import InputError, Warnings, parse
+from moltctl.ingest.clean import INCOMPLETE, InputError, Warnings, parse
 
 _RUN_ID = re.compile(r"^(\d{8}T\d{6})(?:\.\d+)?Z$")
 RUN_MARKERS = (
@@ -200,11 +200,105 @@ def discover(paths: list[str | Path]) -> list[Source]:
 def _feed_list(path: Path, key: str, fn, sink, warns, progress, **kw) -> None:
     if not path.is_file():
         return
-    items = _envelope(_read_json(path, warns), path, key)
+    items = _stream_list(path, warns, progress)
+    if items is None:  # not a plain list of objects: an envelope, parsed whole
+        items = _envelope(_read_json(path, warns), path, key)
+        if progress:
+            progress(path.stat().st_size)
     for i, d in enumerate(items):
         fn(d, f"{path}: {key}[{i}]", warns, sink, **kw)
+
+
+# where a top-level element may end: a closing brace followed by the list's , or ]
+_ELEMENT_END = re.compile(rb"\}\s*[,\]]")
+_SPACE = b" \t\r\n"
+
+
+def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20):
+    """The objects of a file holding one JSON list, parsed one at a time (bounded memory:
+    all_comments.json of a big pull is hundreds of MB), or None if the file does not start as a
+    list of objects (the caller parses it whole).
+
+    Each element is cut at a closing brace followed by ``,`` or ``]`` and parsed; a cut inside
+    a string or a nested object is not one whole value, so the cut moves to the next candidate.
+    A complete JSON value is never the prefix of a longer one, so the first cut that parses is
+    the element. Text that is not valid JSON gets the whole-file parse's error (same message
+    and position as without streaming).
+    """
+    fh = path.open("rb")
+    head = fh.read(max(chunk, 1 << 16))  # enough to see how the file starts
+    lead = head.lstrip(_SPACE)
+    if not lead.startswith(b"[") or lead[1:].lstrip(_SPACE)[:1] not in (b"{", b"]"):
+        fh.close()
+        return None
     if progress:
-        progress(path.stat().st_size)
+        progress(len(head))
+
+    def more(buf: bytearray) -> bool:
+        data = fh.read(chunk)
+        if progress and data:
+            progress(len(data))
+        buf.extend(data)
+        return bool(data)
+
+    def rest_is_blank(buf: bytearray, start: int) -> bool:
+        while more(buf):
+            pass
+        return not buf[start:].strip(_SPACE)
+
+    def items():
+        ok = False
+        with fh:
+            buf = bytearray(head)
+            start = buf.index(b"[") + 1
+            first = True
+            while True:
+                while True:  # skip the blanks before the next element
+                    while start < len(buf) and buf[start] in _SPACE:
+                        start += 1
+                    if start < len(buf) or not more(buf):
+                        break
+                if start < len(buf) and buf[start] == ord("]") and first:  # []
+                    ok = rest_is_blank(buf, start + 1)
+                    break
+                if start >= len(buf) or buf[start] != ord("{"):
+                    break  # truncated, or not an object
+                try:
+                    value, end = _next_element(buf, start, str(path), warns, more)
+                except InputError:
+                    break  # not valid JSON: the whole-file parse below says where
+                if value is INCOMPLETE:
+                    break  # truncated
+                yield value
+                first = False
+                start = end + 1  # past the , or ]
+                if buf[end] == ord("]"):
+                    ok = rest_is_blank(buf, start)
+                    break
+                if start > chunk:  # drop what was consumed (amortised: one copy per chunk)
+                    del buf[:start]
+                    start = 0
+        if not ok:
+            _read_json(path, warns)  # raises the whole-file parse's error
+            raise InputError(f"{path}: expected a list of objects")
+
+    return items()
+
+
+def _next_element(buf: bytearray, start: int, where: str, warns: Warnings, more):
+    """(value, index of the , or ] after it) of the object starting at ``start``."""
+    pos = start
+    while True:
+        m = _ELEMENT_END.search(buf, pos)
+        if m is None:
+            if not more(buf):
+                return INCOMPLETE, -1
+            continue
+        cut = m.start() + 1
+        value = parse(bytes(buf[start:cut]), where, warns, cut=True)
+        if value is not INCOMPLETE:
+            return value, m.end() - 1
+        pos = cut
 
 
 def _feed_jsonl(path: Path, fn, sink, warns, progress) -> None:
