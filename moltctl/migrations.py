@@ -62,7 +62,6 @@ class MigrationState:
 class MigrateResult:
     applied: list[tuple[Migration, float]] = field(default_factory=list)
     pending: list[Migration] = field(default_factory=list)
-    notices: list[tuple[Migration, str]] = field(default_factory=list)  # RAISE NOTICE lines
     current_version: str | None = None
     dry_run: bool = False
 
@@ -203,7 +202,11 @@ def migrate(
     migrations: list[Migration] | None = None,
     on_applied=None,
 ) -> MigrateResult:
-    """Apply pending migrations in order under the migrate lock (or, dry-run, list them)."""
+    """Apply pending migrations in order under the migrate lock (or, dry-run, list them).
+
+    ``on_applied(migration, milliseconds, notices)`` is called after each one, with the
+    messages of the NOTICEs it raised.
+    """
     from moltctl.connection import connect
 
     migrations = discover() if migrations is None else migrations
@@ -263,7 +266,6 @@ def apply_pending(
         finally:
             conn.remove_notice_handler(heard)
         result.applied.append((m, duration))
-        result.notices.extend((m, text) for text in said)
         if on_applied:
             on_applied(m, duration, said)
     if result.applied:
