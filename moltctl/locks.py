@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 from moltctl import sqlfiles
+from moltctl.connection import connect
 from moltctl.errors import LockedError
 
 # one key per kind of work; ingest-file, purge and create-partition share MAINTENANCE
@@ -18,8 +19,6 @@ REFRESH = 0x6D6F6C74_0003
 @contextmanager
 def advisory_lock(target, key: int, *, what: str, timeout: float = 0.0, shared: bool = False):
     """Hold the lock for the block. Raise LockedError (exit 3) if not had within ``timeout`` s."""
-    from moltctl.connection import connect
-
     conn = connect(target, autocommit=True, application_name=f"moltctl {what} lock")
     try:
         sql = sqlfiles.render(

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moltctl import locks, sqlfiles
+from moltctl import sqlfiles
 from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.paths import templates_dir
 from moltctl.rows import keyed
@@ -193,42 +193,7 @@ def _execute(conn, m: Migration, line: int, stmt: str, psycopg) -> None:
         ) from None
 
 
-def migrate(
-    target,
-    *,
-    dry_run: bool = False,
-    upto: str | None = None,
-    lock_timeout: float = 60.0,
-    migrations: list[Migration] | None = None,
-    on_applied=None,
-) -> MigrateResult:
-    """Apply pending migrations in order under the migrate lock (or, dry-run, list them).
-
-    ``on_applied(migration, milliseconds, notices)`` is called after each one, with the
-    messages of the NOTICEs it raised.
-    """
-    from moltctl.connection import connect
-
-    migrations = discover() if migrations is None else migrations
-    if upto is not None:
-        upto = _known_version(upto, migrations)
-    result = MigrateResult(dry_run=dry_run)
-    if dry_run:
-        with connect(target) as conn:
-            states = status(conn, migrations)
-        _check(states)
-        result.pending = _pending(states, migrations, upto)
-        result.current_version = current_of(states)
-        return result
-    with (
-        locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
-        connect(target) as conn,
-    ):
-        apply_pending(conn, migrations, upto=upto, result=result, on_applied=on_applied)
-    return result
-
-
-def _known_version(text: str, migrations: list[Migration]) -> str:
+def known_version(text: str, migrations: list[Migration]) -> str:
     """``--to``: a version this moltctl has (``3``, ``003`` or ``003_name``); UsageError if not."""
     head = text.strip().split("_", 1)[0]
     for m in migrations:
@@ -240,12 +205,26 @@ def _known_version(text: str, migrations: list[Migration]) -> str:
     )
 
 
+def preview(conn, migrations=None, *, upto=None) -> MigrateResult:
+    """``migrate --dry-run``: what is pending (up to ``upto``), changing nothing."""
+    migrations = discover() if migrations is None else migrations
+    states = status(conn, migrations)
+    _check(states)
+    return MigrateResult(
+        pending=_pending(states, migrations, upto),
+        current_version=current_of(states),
+        dry_run=True,
+    )
+
+
 def apply_pending(
     conn, migrations=None, *, upto=None, result=None, on_applied=None
 ) -> MigrateResult:
-    """Apply what is pending on ``conn``; the caller holds the migrate lock."""
-    from moltctl import views
+    """Apply what is pending on ``conn``; the caller holds the migrate lock.
 
+    ``on_applied(migration, milliseconds, notices)`` is called after each one, with the
+    messages of the NOTICEs it raised.
+    """
     migrations = discover() if migrations is None else migrations
     result = result or MigrateResult()
     conn.execute(sqlfiles.render("core/migrations_table.sql"))
@@ -268,10 +247,6 @@ def apply_pending(
         result.applied.append((m, duration))
         if on_applied:
             on_applied(m, duration, said)
-    if result.applied:
-        # a migration may change what the views are generated from (e.g. a new dimension)
-        with conn.transaction():
-            views.sync(conn)
     result.current_version = current_of(status(conn, migrations))
     return result
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from moltctl import migrations, partitions, schema, sqlfiles
+from moltctl.connection import connect
 from moltctl.rows import dicts
 
 
 def gather(target) -> dict:
-    from moltctl.connection import connect
-
     with connect(target) as conn:
         server = dicts(conn.execute(sqlfiles.render("core/status_server.sql")))[0]
         states = migrations.status(conn)

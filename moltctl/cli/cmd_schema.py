@@ -70,7 +70,7 @@ def migrate(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from moltctl import migrations
+    from moltctl import schema
 
     st = state(ctx)
 
@@ -79,7 +79,7 @@ def migrate(
         for text in notices:
             info(f"  {m.label}: {text}", quiet=st.quiet)
 
-    result = migrations.migrate(
+    result = schema.migrate(
         st.target(), dry_run=dry_run, upto=to, lock_timeout=lock_timeout, on_applied=applied
     )
     if dry_run:
