@@ -9,6 +9,7 @@ re-run after a failure completes them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl import sqlfiles
-from moltctl.errors import MoltError, UsageError, first_line
+from moltctl.errors import MoltError, UsageError
 from moltctl.paths import templates_dir
 from moltctl.rows import keyed
+from moltctl.sqlrun import ScriptError, run_script, summary
 
 NO_TRANSACTION_MARKER = "-- moltctl:no-transaction"
 _FILE = re.compile(r"^(\d+)_([A-Za-z0-9_]+)\.sql$")
@@ -143,26 +145,18 @@ def _pending(states: list[MigrationState], migrations: list[Migration], upto: st
 
 
 def _run_one(conn, m: Migration) -> float:
-    import psycopg
-
     started = time.perf_counter()
-    statements = sqlfiles.split_statements(m.text)
     record = sqlfiles.render("core/migrations_record.sql")
     conn.commit()  # end the read-only transaction the history check opened
-    if m.transactional:
-        conn.autocommit = False
-    else:
-        conn.autocommit = True
+    conn.autocommit = not m.transactional
+    # statement by statement, not the whole file in one call: the server gives no error
+    # position for most DDL failures ("relation ... does not exist" in an ALTER TABLE), and
+    # the file's line of the failing statement is what its author needs; CREATE INDEX
+    # CONCURRENTLY (no-transaction migrations) cannot run in a multi-statement call anyway
     try:
-        if m.transactional:
-            with conn.transaction():
-                for line, stmt in statements:
-                    _execute(conn, m, line, stmt, psycopg)
-                duration = (time.perf_counter() - started) * 1000
-                conn.execute(record, _record_params(m, duration))
-        else:
-            for line, stmt in statements:
-                _execute(conn, m, line, stmt, psycopg)
+        with conn.transaction() if m.transactional else contextlib.nullcontext():
+            for line, sql in sqlfiles.split_statements(m.text):
+                _execute(conn, m, line, sql)
             duration = (time.perf_counter() - started) * 1000
             conn.execute(record, _record_params(m, duration))
     finally:
@@ -180,15 +174,14 @@ def _record_params(m: Migration, duration: float) -> dict:
     }
 
 
-def _execute(conn, m: Migration, line: int, stmt: str, psycopg) -> None:
+def _execute(conn, m: Migration, line: int, sql: str) -> None:
     try:
-        conn.execute(stmt)
-    except psycopg.Error as exc:
-        first = " ".join(stmt.split())[:80]
-        msg = first_line(exc)
+        run_script(conn, sql)
+    except ScriptError as exc:
+        at = f"{m.path.name}:{line + (exc.line or 1) - 1}"
         note = "rolled back, nothing applied" if m.transactional else "no-transaction migration"
         raise MoltError(
-            f"migration {m.label} failed at {m.path.name}:{line} ({first}): {msg} [{note}]",
+            f"migration {m.label} failed at {at} ({summary(sql)}): {exc.reason} [{note}]",
             hint="fix the migration file and run moltctl migrate again",
         ) from None
 

@@ -102,6 +102,7 @@ def test_migrations_is_a_leaf():
         "moltctl.paths",
         "moltctl.rows",
         "moltctl.sqlfiles",
+        "moltctl.sqlrun",
     }
 
 
