@@ -14,6 +14,15 @@ from moltctl.errors import LockedError
 MIGRATE = 0x6D6F6C74_0001
 MAINTENANCE = 0x6D6F6C74_0002
 REFRESH = 0x6D6F6C74_0003
+# what a LockedError calls each lock
+NAMES = {MIGRATE: "migrate", MAINTENANCE: "maintenance", REFRESH: "refresh-views"}
+
+# --lock-timeout defaults, deliberately two: work that adds data or schema (ingest-file, init,
+# migrate) waits for the run ahead of it, since skipping it loses the work; maintenance that can
+# simply run again later (purge, create-partition, refresh-views) does not wait and exits 3 at
+# once, so that cron tells "busy" from "failed"
+WAIT = 60.0
+NO_WAIT = 0.0
 
 
 @contextmanager

@@ -59,6 +59,16 @@ class MigrationState:
     def label(self) -> str:
         return f"{self.version}_{self.name}"
 
+    def as_row(self) -> dict:
+        """What ``migrate status`` and ``status`` show of it."""
+        return {
+            "version": self.version,
+            "name": self.name,
+            "state": self.state,
+            "applied_at": self.applied_at,
+            "duration_ms": self.duration_ms,
+        }
+
 
 @dataclass
 class MigrateResult:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from moltctl import locks, migrations, partitions, sqlfiles, views
-from moltctl.connection import connect
 from moltctl.errors import MoltError
 from moltctl.migrations import MigrateResult, Migration, discover, known_version, preview
+from moltctl.session import session
 
 TABLES = (
     "snapshots",
@@ -37,11 +37,8 @@ class InitResult:
     partitions: list[str] = field(default_factory=list)
 
 
-def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitResult:
-    with (
-        locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
-        connect(target) as conn,
-    ):
+def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> InitResult:
+    with _migrating(target, lock_timeout) as conn:
         version = migrations.current_version(conn)
         if version is not None:
             pending = [s.label for s in migrations.status(conn) if s.state == "pending"]
@@ -88,7 +85,7 @@ def migrate(
     *,
     dry_run: bool = False,
     upto: str | None = None,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = locks.WAIT,
     migrations: list[Migration] | None = None,
     on_applied=None,
 ) -> MigrateResult:
@@ -101,13 +98,23 @@ def migrate(
     if upto is not None:
         upto = known_version(upto, found)
     if dry_run:
-        with connect(target) as conn:
+        with session(target, check_schema=False, autocommit=False) as conn:
             return preview(conn, found, upto=upto)
-    with (
-        locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
-        connect(target) as conn,
-    ):
+    with _migrating(target, lock_timeout) as conn:
         return _apply(conn, found, upto=upto, on_applied=on_applied)
+
+
+def migration_status(target) -> list[dict]:
+    """``migrate status``: one row per migration, applied, pending, changed or missing."""
+    with session(target, check_schema=False, autocommit=False) as conn:
+        return [s.as_row() for s in migrations.status(conn)]
+
+
+def _migrating(target, lock_timeout: float):
+    # the schema is what is being made current: no check; migrations manage their transactions
+    return session(
+        target, locks.MIGRATE, lock_timeout=lock_timeout, check_schema=False, autocommit=False
+    )
 
 
 def _apply(conn, found=None, *, upto=None, on_applied=None) -> MigrateResult:

@@ -46,24 +46,20 @@ class RunDirWriter(Writer):
         if layout_b:
             (tmp / "raw" / "posts").mkdir()
             (tmp / "meta").mkdir()
-            agents_api = _dialect_for(cfg, r, "agents") == "api"
-            with open(tmp / "raw" / "agents_list.json", "wb") as fh:
-                if agents_api:
-                    fh.write(b'{"success": true, "agents": ')
-                arr = JsonArray(fh, dumps)
-                for ag in world.agents:
-                    arr.add(rec.agent_api(ag) if agents_api else rec.agent_extracted(ag))
-                arr.close()
-                fh.write(b"}\n" if agents_api else b"\n")
-            sub_api = _dialect_for(cfg, r, "submolts") == "api"
-            with open(tmp / "raw" / "submolts_list.json", "wb") as fh:
-                if sub_api:
-                    fh.write(b'{"success": true, "submolts": ')
-                arr = JsonArray(fh, dumps)
-                for sm in world.submolts:
-                    arr.add(rec.submolt_api(sm) if sub_api else rec.submolt_extracted(sm))
-                arr.close()
-                fh.write(b"}\n" if sub_api else b"\n")
+            for key, items, api_shape, extracted_shape in (
+                ("agents", world.agents, rec.agent_api, rec.agent_extracted),
+                ("submolts", world.submolts, rec.submolt_api, rec.submolt_extracted),
+            ):
+                api = _dialect_for(cfg, r, key) == "api"
+                shape = api_shape if api else extracted_shape
+                with open(tmp / "raw" / f"{key}_list.json", "wb") as fh:
+                    if api:  # the API wraps the list: {"success": true, "<key>": [...]}
+                        fh.write(b'{"success": true, "%s": ' % key.encode())
+                    arr = JsonArray(fh, dumps)
+                    for item in items:
+                        arr.add(shape(item))
+                    arr.close()
+                    fh.write(b"}\n" if api else b"\n")
             info.agents, info.submolts = len(world.agents), len(world.submolts)
         posts_api = layout_b is False or _dialect_for(cfg, r, "posts") == "api"
         sums = {d: [0.0, 0, 0, []] for d in DIMENSIONS}  # sum, n, n >= 7, sample for p95
