@@ -8,12 +8,13 @@ caller reads ``result["moved_rows"]`` instead of counting statements.
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from moltctl import sqlfiles
 from moltctl.errors import MoltError, first_line
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class ScriptError(MoltError):
@@ -59,6 +60,10 @@ def run_script(conn, template_or_sql: str, params: dict | None = None, /, **ctx)
     # session-local settings read back with current_setting(), would make every template cast
     # its values from text. The text sent is kept so that the server's error position maps to
     # a line of it.
+    # psycopg is imported here, not at the top: `moltctl query NAME --help` reads the query
+    # templates through modules that import this one, and --help must not load psycopg
+    import psycopg
+
     cur = psycopg.ClientCursor(conn)
     sent = cur.mogrify(sql, params) if params else sql
     try:
