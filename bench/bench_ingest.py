@@ -447,7 +447,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
-    from moltctl.generator import generate_runs
+    from moltctl.synth import generate_runs
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="moltctl-bench-"))
     work.mkdir(parents=True, exist_ok=True)

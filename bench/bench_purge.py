@@ -34,7 +34,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from moltctl import migrations, retention, schema, sqlfiles  # noqa: E402
+from moltctl import retention, schema, sqlfiles  # noqa: E402
 from moltctl.connection import resolve  # noqa: E402
 from tests import retentiondata as rd  # noqa: E402
 
@@ -77,7 +77,7 @@ def build_partitioned(dsn: str, posts: int, payload: int) -> float:
 
 
 def build_plain(dsn: str, posts: int, payload: int) -> float:
-    migrations.migrate(resolve(dsn), upto="002")
+    schema.migrate(resolve(dsn), upto="002")
     tables = list(rd.CONTENT_TABLES)
     with psycopg.connect(dsn, autocommit=True) as c:
         with c.transaction():

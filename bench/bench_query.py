@@ -139,7 +139,7 @@ def main() -> None:
 
     import psycopg
 
-    from moltctl import queries, schema, views
+    from moltctl import dimensions, queries, schema, views
     from moltctl.connection import resolve
 
     out_rows: list[tuple[str, str, str]] = []
@@ -196,7 +196,7 @@ def main() -> None:
                 }
 
             with psycopg.connect(dsn, autocommit=True) as conn:
-                dims = queries.dimensions(conn)
+                dims = dimensions.registry(conn)
                 harm = next(d for d in dims if d["short_name"] == "harm")
                 cases = [
                     ("leaderboard", {}, {}, "< 50 ms"),

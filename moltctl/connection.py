@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from moltctl import embedded
+from moltctl.embedded import DEFAULT_DB
 from moltctl.errors import MoltError, first_line
 
 LIBPQ_VARS = (
@@ -35,7 +37,6 @@ POSTGRES_VARS = (
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
 )
-DEFAULT_DB = "molt_observatory"
 
 
 @dataclass
@@ -131,8 +132,6 @@ def ensure_started(target: Target) -> Target:
     """Start the embedded server if the target is the embedded one; other targets pass through."""
     if target.source != "embedded" or target.conninfo:
         return target
-    from moltctl import embedded
-
     uri, where = embedded.ensure_running()
     target.conninfo = uri
     target.announce = (

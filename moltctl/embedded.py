@@ -7,8 +7,11 @@ import os
 import warnings
 from pathlib import Path
 
-from moltctl.connection import DEFAULT_DB
+from moltctl import sqlfiles
 from moltctl.errors import MoltError
+
+# the database moltctl creates in its embedded server (and the default POSTGRES_DB)
+DEFAULT_DB = "molt_observatory"
 
 
 def data_dir() -> Path:
@@ -51,8 +54,6 @@ def ensure_running() -> tuple[str, Path]:
 
 def _ensure_database(admin_uri: str) -> None:
     import psycopg
-
-    from moltctl import sqlfiles
 
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         found = conn.execute(sqlfiles.render("core/database_exists.sql"), {"name": DEFAULT_DB})

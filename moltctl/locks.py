@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 from moltctl import sqlfiles
+from moltctl.connection import connect
 from moltctl.errors import LockedError
 
 # one key per kind of work; ingest-file, purge and create-partition share MAINTENANCE
@@ -13,13 +14,20 @@ from moltctl.errors import LockedError
 MIGRATE = 0x6D6F6C74_0001
 MAINTENANCE = 0x6D6F6C74_0002
 REFRESH = 0x6D6F6C74_0003
+# what a LockedError calls each lock
+NAMES = {MIGRATE: "migrate", MAINTENANCE: "maintenance", REFRESH: "refresh-views"}
+
+# --lock-timeout defaults, deliberately two: work that adds data or schema (ingest-file, init,
+# migrate) waits for the run ahead of it, since skipping it loses the work; maintenance that can
+# simply run again later (purge, create-partition, refresh-views) does not wait and exits 3 at
+# once, so that cron tells "busy" from "failed"
+WAIT = 60.0
+NO_WAIT = 0.0
 
 
 @contextmanager
 def advisory_lock(target, key: int, *, what: str, timeout: float = 0.0, shared: bool = False):
     """Hold the lock for the block. Raise LockedError (exit 3) if not had within ``timeout`` s."""
-    from moltctl.connection import connect
-
     conn = connect(target, autocommit=True, application_name=f"moltctl {what} lock")
     try:
         sql = sqlfiles.render(

@@ -9,16 +9,18 @@ re-run after a failure completes them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moltctl import locks, sqlfiles
-from moltctl.errors import MoltError, UsageError, first_line
+from moltctl import sqlfiles
+from moltctl.errors import MoltError, UsageError
 from moltctl.paths import templates_dir
 from moltctl.rows import keyed
+from moltctl.sqlrun import ScriptError, run_script, summary
 
 NO_TRANSACTION_MARKER = "-- moltctl:no-transaction"
 _FILE = re.compile(r"^(\d+)_([A-Za-z0-9_]+)\.sql$")
@@ -56,6 +58,16 @@ class MigrationState:
     @property
     def label(self) -> str:
         return f"{self.version}_{self.name}"
+
+    def as_row(self) -> dict:
+        """What ``migrate status`` and ``status`` show of it."""
+        return {
+            "version": self.version,
+            "name": self.name,
+            "state": self.state,
+            "applied_at": self.applied_at,
+            "duration_ms": self.duration_ms,
+        }
 
 
 @dataclass
@@ -143,26 +155,18 @@ def _pending(states: list[MigrationState], migrations: list[Migration], upto: st
 
 
 def _run_one(conn, m: Migration) -> float:
-    import psycopg
-
     started = time.perf_counter()
-    statements = sqlfiles.split_statements(m.text)
     record = sqlfiles.render("core/migrations_record.sql")
     conn.commit()  # end the read-only transaction the history check opened
-    if m.transactional:
-        conn.autocommit = False
-    else:
-        conn.autocommit = True
+    conn.autocommit = not m.transactional
+    # statement by statement, not the whole file in one call: the server gives no error
+    # position for most DDL failures ("relation ... does not exist" in an ALTER TABLE), and
+    # the file's line of the failing statement is what its author needs; CREATE INDEX
+    # CONCURRENTLY (no-transaction migrations) cannot run in a multi-statement call anyway
     try:
-        if m.transactional:
-            with conn.transaction():
-                for line, stmt in statements:
-                    _execute(conn, m, line, stmt, psycopg)
-                duration = (time.perf_counter() - started) * 1000
-                conn.execute(record, _record_params(m, duration))
-        else:
-            for line, stmt in statements:
-                _execute(conn, m, line, stmt, psycopg)
+        with conn.transaction() if m.transactional else contextlib.nullcontext():
+            for line, sql in sqlfiles.split_statements(m.text):
+                _execute(conn, m, line, sql)
             duration = (time.perf_counter() - started) * 1000
             conn.execute(record, _record_params(m, duration))
     finally:
@@ -180,55 +184,19 @@ def _record_params(m: Migration, duration: float) -> dict:
     }
 
 
-def _execute(conn, m: Migration, line: int, stmt: str, psycopg) -> None:
+def _execute(conn, m: Migration, line: int, sql: str) -> None:
     try:
-        conn.execute(stmt)
-    except psycopg.Error as exc:
-        first = " ".join(stmt.split())[:80]
-        msg = first_line(exc)
+        run_script(conn, sql)
+    except ScriptError as exc:
+        at = f"{m.path.name}:{line + (exc.line or 1) - 1}"
         note = "rolled back, nothing applied" if m.transactional else "no-transaction migration"
         raise MoltError(
-            f"migration {m.label} failed at {m.path.name}:{line} ({first}): {msg} [{note}]",
+            f"migration {m.label} failed at {at} ({summary(sql)}): {exc.reason} [{note}]",
             hint="fix the migration file and run moltctl migrate again",
         ) from None
 
 
-def migrate(
-    target,
-    *,
-    dry_run: bool = False,
-    upto: str | None = None,
-    lock_timeout: float = 60.0,
-    migrations: list[Migration] | None = None,
-    on_applied=None,
-) -> MigrateResult:
-    """Apply pending migrations in order under the migrate lock (or, dry-run, list them).
-
-    ``on_applied(migration, milliseconds, notices)`` is called after each one, with the
-    messages of the NOTICEs it raised.
-    """
-    from moltctl.connection import connect
-
-    migrations = discover() if migrations is None else migrations
-    if upto is not None:
-        upto = _known_version(upto, migrations)
-    result = MigrateResult(dry_run=dry_run)
-    if dry_run:
-        with connect(target) as conn:
-            states = status(conn, migrations)
-        _check(states)
-        result.pending = _pending(states, migrations, upto)
-        result.current_version = current_of(states)
-        return result
-    with (
-        locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
-        connect(target) as conn,
-    ):
-        apply_pending(conn, migrations, upto=upto, result=result, on_applied=on_applied)
-    return result
-
-
-def _known_version(text: str, migrations: list[Migration]) -> str:
+def known_version(text: str, migrations: list[Migration]) -> str:
     """``--to``: a version this moltctl has (``3``, ``003`` or ``003_name``); UsageError if not."""
     head = text.strip().split("_", 1)[0]
     for m in migrations:
@@ -240,12 +208,26 @@ def _known_version(text: str, migrations: list[Migration]) -> str:
     )
 
 
+def preview(conn, migrations=None, *, upto=None) -> MigrateResult:
+    """``migrate --dry-run``: what is pending (up to ``upto``), changing nothing."""
+    migrations = discover() if migrations is None else migrations
+    states = status(conn, migrations)
+    _check(states)
+    return MigrateResult(
+        pending=_pending(states, migrations, upto),
+        current_version=current_of(states),
+        dry_run=True,
+    )
+
+
 def apply_pending(
     conn, migrations=None, *, upto=None, result=None, on_applied=None
 ) -> MigrateResult:
-    """Apply what is pending on ``conn``; the caller holds the migrate lock."""
-    from moltctl import views
+    """Apply what is pending on ``conn``; the caller holds the migrate lock.
 
+    ``on_applied(migration, milliseconds, notices)`` is called after each one, with the
+    messages of the NOTICEs it raised.
+    """
     migrations = discover() if migrations is None else migrations
     result = result or MigrateResult()
     conn.execute(sqlfiles.render("core/migrations_table.sql"))
@@ -268,10 +250,6 @@ def apply_pending(
         result.applied.append((m, duration))
         if on_applied:
             on_applied(m, duration, said)
-    if result.applied:
-        # a migration may change what the views are generated from (e.g. a new dimension)
-        with conn.transaction():
-            views.sync(conn)
     result.current_version = current_of(status(conn, migrations))
     return result
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from moltctl import migrations, sqlfiles
 from moltctl.errors import UsageError
+from moltctl.sqlrun import run_script
 
 # table -> partition key (the snapshot's time, copied at ingest)
 PARTITIONED = {
@@ -107,15 +108,6 @@ def bounds(conn, tables=None) -> list[Partition]:
     return [Partition(*row) for row in cur.fetchall()]
 
 
-def _run(conn, sql: str, params: dict) -> list:
-    """Run a multi-statement script; values go as parameters to the statements that use them."""
-    counts = []
-    for _, stmt in sqlfiles.split_statements(sql):
-        cur = conn.execute(stmt, params if "%(" in stmt else None)
-        counts.append(cur.rowcount)
-    return counts
-
-
 def create_month(conn, table: str, month: dt.datetime, parts=None) -> Change:
     """Create ``table``'s partition for the month holding ``month`` (caller's transaction).
 
@@ -153,21 +145,18 @@ def create_month(conn, table: str, month: dt.datetime, parts=None) -> Change:
     columns = [
         r[0] for r in conn.execute(sqlfiles.render("partitions/columns.sql"), {"table": table})
     ]
-    counts = _run(
+    moved = run_script(
         conn,
-        sqlfiles.render(
-            "partitions/create_moving_default.sql.j2",
-            table=table,
-            partition=name,
-            default=default,
-            key=key,
-            lower=lower,
-            upper=upper,
-            columns=columns,
-        ),
+        "partitions/create_moving_default.sql.j2",
         params,
-    )
-    moved = counts[2]
+        table=table,
+        partition=name,
+        default=default,
+        key=key,
+        lower=lower,
+        upper=upper,
+        columns=columns,
+    )["moved_rows"]
     return Change(table, name, lower, upper, "moved", moved_rows=moved)
 
 

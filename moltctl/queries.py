@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from moltctl import migrations, sqlfiles
+from moltctl.dimensions import registry
 from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.paths import templates_dir
 from moltctl.rows import dicts
-from moltctl.views import dimensions
 
 SUFFIX = ".sql.j2"
 TYPES = ("int", "float", "timestamp", "text", "choice", "bool")
@@ -634,7 +634,7 @@ def resolve_refs(conn, tpl: QueryTemplate, values: dict[str, Any]) -> dict[str, 
         if p.choices_from == "dimensions":
             rows = dicts(conn.execute(sqlfiles.render("core/query_dimension.sql"), {"value": raw}))
             if not rows:
-                known = [d["name"] for d in dimensions(conn)]
+                known = [d["name"] for d in registry(conn)]
                 raise UsageError(
                     f"{p.option}: {raw!r} is not a registered dimension "
                     f"({', '.join(known) or 'none registered'})"
@@ -673,7 +673,7 @@ def run(
     with connect(target) as conn:
         conn.read_only = True
         migrations.require_current(conn)
-        dims = dimensions(conn)
+        dims = registry(conn)
         refs = resolve_refs(conn, tpl, values)
         sql, params = render(tpl, values, refs=refs, dimensions=dims, limit=limit)
         result = QueryResult(tpl, sql, params)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from moltctl import migrations, partitions, schema, sqlfiles
 from moltctl.rows import dicts
+from moltctl.session import session
 
 
 def gather(target) -> dict:
-    from moltctl.connection import connect
-
-    with connect(target) as conn:
+    # status reports on any database, with or without the schema
+    with session(target, check_schema=False, autocommit=False) as conn:
         server = dicts(conn.execute(sqlfiles.render("core/status_server.sql")))[0]
         states = migrations.status(conn)
         version = migrations.current_of(states)
@@ -21,16 +21,7 @@ def gather(target) -> dict:
             "user": server["user"],
             "schema_version": version,
             "initialized": version is not None,
-            "migrations": [
-                {
-                    "version": s.version,
-                    "name": s.name,
-                    "state": s.state,
-                    "applied_at": s.applied_at,
-                    "duration_ms": s.duration_ms,
-                }
-                for s in states
-            ],
+            "migrations": [s.as_row() for s in states],
             "pending": [s.label for s in states if s.state == "pending"],
             "tables": [],
             "latest_snapshot": None,

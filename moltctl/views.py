@@ -7,19 +7,16 @@ import time
 from dataclasses import dataclass
 
 from moltctl import migrations, sqlfiles
+from moltctl.dimensions import registry
 from moltctl.errors import MoltError, UsageError, first_line
-from moltctl.rows import dicts, keyed
+from moltctl.rows import keyed
 
 # dependency order (none of them reads another today; refresh and create in this order)
 VIEWS = ("hourly_growth", "agent_leaderboard", "dimension_trends")
 
 
-def dimensions(conn) -> list[dict]:
-    return dicts(conn.execute(sqlfiles.render("core/dimensions.sql")))
-
-
 def definition(conn, name: str, dims: list[dict] | None = None) -> str:
-    dims = dimensions(conn) if dims is None else dims
+    dims = registry(conn) if dims is None else dims
     return sqlfiles.render(f"views/{name}.sql.j2", dimensions=dims)
 
 
@@ -37,7 +34,7 @@ def sync(conn, names: tuple[str, ...] | list[str] = VIEWS) -> list[str]:
     Runs in the caller's transaction; returns the names recreated (created WITH DATA, so a
     recreated view is populated and can be refreshed CONCURRENTLY afterwards).
     """
-    dims = dimensions(conn)
+    dims = registry(conn)
     recreated = []
     for name in names:
         sql = definition(conn, name, dims)

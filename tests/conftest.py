@@ -158,10 +158,10 @@ NO_SCHEMA = "the database has no moltctl schema: run moltctl init"
 
 def migrate_to(dsn: str, version: str) -> None:
     """Apply the migrations up to ``version`` only (the later ones stay pending)."""
-    from moltctl import migrations
+    from moltctl import schema
     from moltctl.connection import resolve
 
-    migrations.migrate(resolve(dsn), upto=version)
+    schema.migrate(resolve(dsn), upto=version)
 
 
 def public_relations(dsn: str) -> list[str]:

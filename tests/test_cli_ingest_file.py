@@ -224,7 +224,7 @@ def _spawn(dsn, *args):
 
 @pytest.fixture(scope="module")
 def medium_bundle(tmp_path_factory):
-    from moltctl.generator import generate_runs
+    from moltctl.synth import generate_runs
 
     infos = []
     out = tmp_path_factory.mktemp("medium")

@@ -338,7 +338,7 @@ def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
 
 
 def test_note_when_a_view_read_misses_loaded_snapshots(cli, tmp_path):
-    from moltctl.generator import generate_runs
+    from moltctl.synth import generate_runs
 
     runs = generate_runs(tmp_path, runs=2, agents=40, posts=8, seed=3, fmt="bundle")
     assert cli("ingest-file", str(runs[0])).exit_code == 0

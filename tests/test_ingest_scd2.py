@@ -97,7 +97,7 @@ def test_tricky_runs_any_order_equals_time_order(target, conn, tricky_runs):
 
 
 def test_generated_runs_any_order_equals_time_order(tmp_path, target, conn):
-    from moltctl.generator import generate_runs
+    from moltctl.synth import generate_runs
 
     paths = generate_runs(
         tmp_path,

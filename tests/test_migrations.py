@@ -4,7 +4,7 @@ import threading
 import psycopg
 import pytest
 
-from moltctl import migrations, sqlfiles
+from moltctl import migrations, schema, sqlfiles
 from moltctl.connection import resolve
 from moltctl.errors import LockedError, MoltError
 from moltctl.migrations import checksum, discover
@@ -33,7 +33,7 @@ def test_status_and_history_on_fresh_and_migrated(empty_dsn):
     t = resolve(empty_dsn)
     with psycopg.connect(empty_dsn) as c:
         assert {s.state for s in migrations.status(c)} == {"pending"}
-    result = migrations.migrate(t)
+    result = schema.migrate(t)
     assert [m.label for m, _ in result.applied] == all_labels()
     with psycopg.connect(empty_dsn) as c:
         rows = c.execute(
@@ -41,32 +41,32 @@ def test_status_and_history_on_fresh_and_migrated(empty_dsn):
         ).fetchall()
     assert [f"{r[0]}_{r[1]}" for r in rows] == all_labels()
     assert all(len(r[2]) == 64 and r[3] >= 0 for r in rows)
-    again = migrations.migrate(t)
+    again = schema.migrate(t)
     assert again.applied == [] and again.current_version == latest_version()
 
 
 def test_upto_applies_a_prefix(empty_dsn):
     t = resolve(empty_dsn)
-    assert migrations.migrate(t, upto="001").current_version == "001"
+    assert schema.migrate(t, upto="001").current_version == "001"
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT count(*) FROM dimensions") == 4
-    assert migrations.migrate(t).current_version == latest_version()
+    assert schema.migrate(t).current_version == latest_version()
 
 
 def test_changed_checksum_is_an_error_never_reapplied(empty_dsn, tmp_path):
     d = _copy_migrations(tmp_path)
     t = resolve(empty_dsn)
-    migrations.migrate(t, migrations=discover(d))
+    schema.migrate(t, migrations=discover(d))
     f = d / "002_add_manipulation_dimension.sql"
     # whitespace and line endings do not count ...
     f.write_text(f.read_text().replace("\n", "  \r\n"))
-    assert migrations.migrate(t, migrations=discover(d)).applied == []
+    assert schema.migrate(t, migrations=discover(d)).applied == []
     # ... a real edit does
     f.write_text(f.read_text() + "\nSELECT 1;\n")
     with pytest.raises(
         MoltError, match="002_add_manipulation_dimension was edited after it was applied"
     ):
-        migrations.migrate(t, migrations=discover(d))
+        schema.migrate(t, migrations=discover(d))
 
 
 def test_failing_migration_rolls_back_whole_and_names_statement(empty_dsn, tmp_path):
@@ -77,7 +77,7 @@ def test_failing_migration_rolls_back_whole_and_names_statement(empty_dsn, tmp_p
     )
     t = resolve(empty_dsn)
     with pytest.raises(MoltError) as info:
-        migrations.migrate(t, migrations=discover(d))
+        schema.migrate(t, migrations=discover(d))
     msg = str(info.value)
     assert "900_broken" in msg and "900_broken.sql:3" in msg and "ALTER TABLE no_such_table" in msg
     assert "rolled back" in msg
@@ -86,9 +86,7 @@ def test_failing_migration_rolls_back_whole_and_names_statement(empty_dsn, tmp_p
         assert scalar(c, "SELECT max(version) FROM moltctl_migrations") == latest_version()
     # no dirty state: fix the file and migrate again
     (d / "900_broken.sql").write_text("CREATE TABLE half_done (a int);\n")
-    assert [m.label for m, _ in migrations.migrate(t, migrations=discover(d)).applied] == [
-        "900_broken"
-    ]
+    assert [m.label for m, _ in schema.migrate(t, migrations=discover(d)).applied] == ["900_broken"]
 
 
 def test_no_transaction_marker_runs_concurrently_index(empty_dsn, tmp_path):
@@ -98,7 +96,7 @@ def test_no_transaction_marker_runs_concurrently_index(empty_dsn, tmp_path):
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_snapshots_status ON snapshots(status);\n"
     )
     t = resolve(empty_dsn)
-    applied = migrations.migrate(t, migrations=discover(d)).applied
+    applied = schema.migrate(t, migrations=discover(d)).applied
     assert [(m.label, m.transactional) for m, _ in applied][-1] == ("900_concurrent_index", False)
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT to_regclass('idx_snapshots_status') IS NOT NULL")
@@ -109,7 +107,7 @@ def test_no_transaction_marker_runs_concurrently_index(empty_dsn, tmp_path):
 
 def test_dry_run_changes_nothing(empty_dsn):
     t = resolve(empty_dsn)
-    result = migrations.migrate(t, dry_run=True)
+    result = schema.migrate(t, dry_run=True)
     assert [m.label for m in result.pending] == all_labels()
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT to_regclass('moltctl_migrations') IS NULL")
@@ -125,7 +123,7 @@ def test_two_concurrent_migrates_apply_once(empty_dsn, tmp_path):
 
     def run(key, t):
         try:
-            results[key] = migrations.migrate(t, migrations=discover(d), lock_timeout=30)
+            results[key] = schema.migrate(t, migrations=discover(d), lock_timeout=30)
         except Exception as exc:  # noqa: BLE001
             errors[key] = exc
 
@@ -149,7 +147,7 @@ def test_lock_timeout_gives_locked_error(empty_dsn):
         locks.advisory_lock(t, locks.MIGRATE, what="migrate"),
         pytest.raises(LockedError, match="another moltctl run holds the migrate lock"),
     ):
-        migrations.migrate(resolve(empty_dsn), lock_timeout=0.3)
+        schema.migrate(resolve(empty_dsn), lock_timeout=0.3)
 
 
 # ---------------------------------------------------------------- require_current (the guard)
@@ -177,7 +175,7 @@ def test_require_current_no_schema(empty_dsn):
 def test_require_current_pending_names_version_and_migrations(empty_dsn):
     t = resolve(empty_dsn)
     three = _first_three()
-    migrations.migrate(t, upto="001", migrations=three)
+    schema.migrate(t, upto="001", migrations=three)
     with psycopg.connect(empty_dsn) as c, pytest.raises(MoltError) as err:
         migrations.require_current(c, three)
     assert err.value.message == (
@@ -186,14 +184,14 @@ def test_require_current_pending_names_version_and_migrations(empty_dsn):
     )
     assert err.value.hint == "moltctl migrate --dry-run shows the SQL first"
     assert err.value.exit_code == 1
-    migrations.migrate(t, upto="002", migrations=three)
+    schema.migrate(t, upto="002", migrations=three)
     with psycopg.connect(empty_dsn) as c, pytest.raises(MoltError) as err:
         migrations.require_current(c, three)
     assert err.value.message == (
         "the schema is at version 002 and 1 migration is pending "
         "(003_partition_legacy_tables): run moltctl migrate"
     )
-    migrations.migrate(t)
+    schema.migrate(t)
     with psycopg.connect(empty_dsn) as c:
         assert migrations.require_current(c) == latest_version()
 
@@ -205,13 +203,13 @@ def test_require_current_passes_on_the_initialized_template(conn):
 def test_require_current_changed_uses_migrates_wording(empty_dsn, tmp_path):
     d = _copy_migrations(tmp_path)
     t = resolve(empty_dsn)
-    migrations.migrate(t, migrations=discover(d))
+    schema.migrate(t, migrations=discover(d))
     p = d / "002_add_manipulation_dimension.sql"
     p.write_text(p.read_text() + "\nSELECT 1;\n")
     with psycopg.connect(empty_dsn) as c, pytest.raises(MoltError) as guard:
         migrations.require_current(c, discover(d))
     with pytest.raises(MoltError) as migrate:
-        migrations.migrate(t, migrations=discover(d))
+        schema.migrate(t, migrations=discover(d))
     assert (
         guard.value.message
         == migrate.value.message
@@ -227,7 +225,7 @@ def test_require_current_changed_uses_migrates_wording(empty_dsn, tmp_path):
 def test_require_current_missing_names_the_unknown_migration(empty_dsn, tmp_path):
     d = _copy_migrations(tmp_path)
     (d / "900_from_a_newer_moltctl.sql").write_text("CREATE TABLE newer (a int);\n")
-    migrations.migrate(resolve(empty_dsn), migrations=discover(d))
+    schema.migrate(resolve(empty_dsn), migrations=discover(d))
     with psycopg.connect(empty_dsn) as c:
         assert migrations.require_current(c, discover(d)) == "900"
         with pytest.raises(MoltError) as err:

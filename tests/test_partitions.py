@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from moltctl import migrations, partitions, retention, sqlfiles, views
+from moltctl import migrations, partitions, retention, schema, sqlfiles, views
 from moltctl.connection import resolve
 from moltctl.errors import UsageError
 from tests import retentiondata as rd
@@ -114,7 +114,7 @@ def test_check_tables_and_month():
 def _spec_installation(dsn: str) -> None:
     """An installation whose five big tables come from the spec's DDL, 001/002 recorded."""
     target = resolve(dsn)
-    migrations.migrate(target)  # 001..003 on an empty db: partitioned from the start
+    schema.migrate(target)  # 001..003 on an empty db: partitioned from the start
     with psycopg.connect(dsn, autocommit=True) as c:
         with c.transaction():
             c.execute("DROP TABLE " + ", ".join(TABLES) + " CASCADE")  # and the views on them

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from moltctl import locks, migrations, queries, views
+from moltctl import locks, queries, schema, views
 from moltctl.connection import resolve
 from moltctl.errors import LockedError, MoltError, UsageError
 from tests import querydata as qd
@@ -134,7 +134,7 @@ def test_dimension_added_by_migration(empty_dsn, cli):
     """001 only, data scored on 'manipulation' too; migrate to 002 + refresh-views: it shows in
     leaderboard, dimension-trends and high-risk, with no change to moltctl."""
     target = resolve(empty_dsn)
-    migrations.migrate(target, upto="001")
+    schema.migrate(target, upto="001")
     with psycopg.connect(empty_dsn, autocommit=True) as c:
         with c.transaction():
             views.sync(c)
@@ -156,7 +156,7 @@ def test_dimension_added_by_migration(empty_dsn, cli):
     with pytest.raises(MoltError, match="run moltctl migrate"):
         queries.run(target, "leaderboard", {})
 
-    migrations.migrate(target)
+    schema.migrate(target)
     result = cli("refresh-views", dsn_override=empty_dsn)
     assert result.exit_code == 0, result.stderr
 

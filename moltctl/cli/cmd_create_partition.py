@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state
+from moltctl.cli.common import LockTimeoutOption, info, state
 from moltctl.cli.output import Format, FormatOption, render
+from moltctl.locks import NO_WAIT
 
 
 def create_partition(
@@ -37,10 +38,7 @@ def create_partition(
             show_default=False,
         ),
     ] = None,
-    lock_timeout: Annotated[
-        float,
-        typer.Option("--lock-timeout", help="Seconds to wait for an ingest or purge to finish."),
-    ] = 0.0,
+    lock_timeout: LockTimeoutOption = NO_WAIT,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Create missing monthly partitions (idempotent); move matching rows out of the default one.

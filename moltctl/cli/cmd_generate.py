@@ -102,14 +102,14 @@ def generate(
 
     Example: moltctl generate /tmp/runs --runs 3 --posts 100 --seed 1 --format bundle --gzip
     """
-    from moltctl import generator
+    from moltctl import synth
 
     st = state(ctx)
     names = [h.strip() for h in hazards.split(",") if h.strip()]
     if names == ["all"]:
-        names = list(generator.HAZARDS)
+        names = list(synth.HAZARDS)
 
-    def progress(run: generator.RunInfo) -> None:
+    def progress(run: synth.RunInfo) -> None:
         extra = ""
         if run.hazards:
             extra = ", hazards " + ", ".join(f"{k}={v}" for k, v in sorted(run.hazards.items()))
@@ -119,7 +119,7 @@ def generate(
             quiet=st.quiet,
         )
 
-    paths = generator.generate_runs(
+    paths = synth.generate_runs(
         out_dir,
         runs=runs,
         agents=agents,

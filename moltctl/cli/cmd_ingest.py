@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state, warn
+from moltctl.cli.common import LockTimeoutOption, info, state, warn
+from moltctl.locks import WAIT
 
 _ORDER = (
     "posts",
@@ -82,12 +83,7 @@ def ingest_file(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
     ] = False,
-    lock_timeout: Annotated[
-        float,
-        typer.Option(
-            "--lock-timeout", help="Seconds to wait while a purge or create-partition runs."
-        ),
-    ] = 60.0,
+    lock_timeout: LockTimeoutOption = WAIT,
 ) -> None:
     """Load pipeline runs into the database, one snapshot per run, each in one transaction.
 

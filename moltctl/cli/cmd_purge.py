@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state, stdin_is_terminal
+from moltctl.cli.common import LockTimeoutOption, info, state, stdin_is_terminal
 from moltctl.cli.output import Format, FormatOption, render
+from moltctl.locks import NO_WAIT
 
 
 def purge(
@@ -42,10 +43,7 @@ def purge(
     pause: Annotated[
         float, typer.Option("--pause", min=0, help="Seconds to sleep between boundary steps.")
     ] = 0.0,
-    lock_timeout: Annotated[
-        float,
-        typer.Option("--lock-timeout", help="Seconds to wait for an ingest or another purge."),
-    ] = 0.0,
+    lock_timeout: LockTimeoutOption = NO_WAIT,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Remove snapshots older than the cutoff and everything that belongs only to them.

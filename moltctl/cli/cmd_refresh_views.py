@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import error_line, info, state
+from moltctl.cli.common import LockTimeoutOption, error_line, info, state
 from moltctl.cli.output import Format, FormatOption, render
+from moltctl.locks import NO_WAIT
 
 
 def refresh_views(
@@ -21,14 +22,7 @@ def refresh_views(
             show_default=False,
         ),
     ] = None,
-    lock_timeout: Annotated[
-        float,
-        typer.Option(
-            "--lock-timeout",
-            help="Seconds to wait for another refresh-views to finish (default: do not wait; "
-            "exit 3).",
-        ),
-    ] = 0.0,
+    lock_timeout: LockTimeoutOption = NO_WAIT,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Recreate views whose generated definition changed, then refresh them in dependency order.

@@ -6,17 +6,14 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state
+from moltctl.cli.common import LockTimeoutOption, info, state
 from moltctl.cli.output import Format, FormatOption, render
-
-LockTimeout = Annotated[
-    float, typer.Option("--lock-timeout", help="Seconds to wait for another migrate to finish.")
-]
+from moltctl.locks import WAIT
 
 
 def init(
     ctx: typer.Context,
-    lock_timeout: LockTimeout = 60.0,
+    lock_timeout: LockTimeoutOption = WAIT,
     months_ahead: Annotated[
         int, typer.Option("--months-ahead", min=0, help="Monthly partitions to create ahead.")
     ] = 3,
@@ -62,7 +59,7 @@ def migrate(
     to: Annotated[
         str | None, typer.Option("--to", help="Apply up to and including this version only.")
     ] = None,
-    lock_timeout: LockTimeout = 60.0,
+    lock_timeout: LockTimeoutOption = WAIT,
 ) -> None:
     """Apply pending migrations (see also: moltctl migrate status).
 
@@ -70,7 +67,7 @@ def migrate(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from moltctl import migrations
+    from moltctl import schema
 
     st = state(ctx)
 
@@ -79,7 +76,7 @@ def migrate(
         for text in notices:
             info(f"  {m.label}: {text}", quiet=st.quiet)
 
-    result = migrations.migrate(
+    result = schema.migrate(
         st.target(), dry_run=dry_run, upto=to, lock_timeout=lock_timeout, on_applied=applied
     )
     if dry_run:
@@ -101,22 +98,9 @@ def migrate_status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None
 
     Example: moltctl migrate status --format json
     """
-    from moltctl import migrations
-    from moltctl.connection import connect
+    from moltctl import schema
 
-    with connect(state(ctx).target()) as conn:
-        states = migrations.status(conn)
-    rows = [
-        {
-            "version": s.version,
-            "name": s.name,
-            "state": s.state,
-            "applied_at": s.applied_at,
-            "duration_ms": s.duration_ms,
-        }
-        for s in states
-    ]
-    render(rows, fmt, title="migrations")
+    render(schema.migration_status(state(ctx).target()), fmt, title="migrations")
 
 
 def register(app: typer.Typer) -> None:

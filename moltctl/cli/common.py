@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
 from moltctl.errors import EXIT_ERROR, MoltError, first_line
+
+# the one --lock-timeout; each command's default is locks.WAIT or locks.NO_WAIT (see there why)
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        help="Seconds to wait for another moltctl run holding the lock this command needs; "
+        "then exit 3.",
+    ),
+]
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from moltctl import generator
+from moltctl import synth
 from moltctl.errors import UsageError
 from tests.conftest import API_SAMPLES, REAL_RUN
 
@@ -40,7 +40,7 @@ def _lines(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def runs_b(tmp_path_factory) -> list[Path]:
     out = tmp_path_factory.mktemp("gen_b")
-    return generator.generate_runs(out, runs=3, **SMALL)
+    return synth.generate_runs(out, runs=3, **SMALL)
 
 
 # ---- determinism
@@ -51,15 +51,15 @@ def runs_b(tmp_path_factory) -> list[Path]:
     [
         {"fmt": "dir"},
         {"fmt": "dir", "dialect": "mixed", "layout": "A"},
-        {"fmt": "bundle", "gzip": True, "dialect": "mixed", "hazards": generator.HAZARDS},
+        {"fmt": "bundle", "gzip": True, "dialect": "mixed", "hazards": synth.HAZARDS},
     ],
 )
 def test_same_seed_same_bytes(tmp_path, kw):
-    a = generator.generate_runs(tmp_path / "a", runs=2, agents=120, posts=30, seed=5, **kw)
-    b = generator.generate_runs(tmp_path / "b", runs=2, agents=120, posts=30, seed=5, **kw)
+    a = synth.generate_runs(tmp_path / "a", runs=2, agents=120, posts=30, seed=5, **kw)
+    b = synth.generate_runs(tmp_path / "b", runs=2, agents=120, posts=30, seed=5, **kw)
     assert [p.name for p in a] == [p.name for p in b]
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    generator.generate_runs(tmp_path / "c", runs=2, agents=120, posts=30, seed=6, **kw)
+    synth.generate_runs(tmp_path / "c", runs=2, agents=120, posts=30, seed=6, **kw)
     assert set(_digest(tmp_path / "a").values()).isdisjoint(_digest(tmp_path / "c").values())
 
 
@@ -71,7 +71,7 @@ def test_run_ids_are_times_an_interval_apart(runs_b):
     meta = _load(runs_b[0] / "meta" / "snapshot.json")
     assert meta["run_id"] == runs_b[0].name
     stamp = dt.datetime.fromisoformat(meta["timestamp"])
-    assert generator.run_id_for(stamp) == runs_b[0].name
+    assert synth.run_id_for(stamp) == runs_b[0].name
     assert {"avg_comments_per_post", "avg_karma_per_agent"} <= set(meta["site_stats"])
 
 
@@ -151,17 +151,17 @@ def test_evaluation_shapes_match_the_real_run(runs_b, tmp_path):
     real = _lines(REAL_RUN / "gold" / "evals.jsonl")[0]
     ours = _lines(runs_b[0] / "gold" / "evals.jsonl")[0]
     assert _keys(ours) == _keys(real)
-    assert _keys(ours["scores"]) == _keys(real["scores"]) == set(generator.DIMENSIONS)
-    for dim in generator.DIMENSIONS:
+    assert _keys(ours["scores"]) == _keys(real["scores"]) == set(synth.DIMENSIONS)
+    for dim in synth.DIMENSIONS:
         assert _keys(ours["scores"][dim]) == _keys(real["scores"][dim])
     assert _keys(ours["raw_result"]) == _keys(real["raw_result"])
     real_agg = _load(REAL_RUN / "gold" / "aggregates.json")
     agg = _load(runs_b[0] / "gold" / "aggregates.json")
     assert _keys(agg) == _keys(real_agg)
-    dim = generator.DIMENSIONS[0]
+    dim = synth.DIMENSIONS[0]
     assert _keys(agg["dimensions"][dim]) == _keys(real_agg["dimensions"][dim])
     # layout A looks like the real run directory
-    (run_a,) = generator.generate_runs(tmp_path, runs=1, layout="A", agents=50, posts=10)
+    (run_a,) = synth.generate_runs(tmp_path, runs=1, layout="A", agents=50, posts=10)
     real_files = {p.name for p in (REAL_RUN / "raw").iterdir()}
     assert "posts_list.json" in real_files
     envelope = _load(run_a / "raw" / "posts_list.json")
@@ -232,7 +232,7 @@ EXTRACTED = {
 
 
 def test_extracted_dialect_has_the_spec_fields(tmp_path):
-    (run,) = generator.generate_runs(tmp_path, runs=1, agents=50, posts=20, dialect="extracted")
+    (run,) = synth.generate_runs(tmp_path, runs=1, agents=50, posts=20, dialect="extracted")
     for name, keys in EXTRACTED.items():
         items = _load(run / "raw" / name)
         assert isinstance(items, list) and items, name
@@ -304,7 +304,7 @@ def test_agents_drift_but_most_are_unchanged(runs_b):
 
 
 def test_bios_and_display_names_change_occasionally(tmp_path):
-    runs = generator.generate_runs(
+    runs = synth.generate_runs(
         tmp_path, runs=3, agents=3000, posts=10, comments_per_post=0, dialect="extracted"
     )
     a = {x["agent_external_id"]: x for x in _load(runs[0] / "raw/agents_list.json")}
@@ -338,7 +338,7 @@ def test_scores_are_mostly_low_with_a_high_tail(runs_b):
         scores += [v["score"] for v in e["scores"].values()]
     for e in _lines(runs_b[0] / "gold/comment_evals.jsonl"):
         block = e["result"]["scores"] if "result" in e else e["scores"]
-        assert set(block) == set(generator.DIMENSIONS)
+        assert set(block) == set(synth.DIMENSIONS)
         for v in block.values():
             assert 0 <= v["confidence"] <= 1
             assert isinstance(v["explanation"], str) and v["explanation"]
@@ -355,7 +355,7 @@ def test_scores_are_mostly_low_with_a_high_tail(runs_b):
 
 
 def test_bundle_lines_parse_and_start_with_the_snapshot(tmp_path):
-    paths = generator.generate_runs(tmp_path, runs=2, fmt="bundle", **SMALL)
+    paths = synth.generate_runs(tmp_path, runs=2, fmt="bundle", **SMALL)
     assert [p.name.endswith(".ndjson") for p in paths] == [True, True]
     records = _lines(paths[0])
     first = records[0]
@@ -379,7 +379,7 @@ def test_bundle_lines_parse_and_start_with_the_snapshot(tmp_path):
 
 
 def test_gzip_bundle_and_mixed_dialects(tmp_path):
-    (path,) = generator.generate_runs(
+    (path,) = synth.generate_runs(
         tmp_path, runs=1, fmt="bundle", gzip=True, dialect="mixed", **SMALL
     )
     assert path.name.endswith(".ndjson.gz")
@@ -394,14 +394,14 @@ def test_gzip_bundle_and_mixed_dialects(tmp_path):
 
 
 def test_hazards_are_injected_only_when_asked(tmp_path):
-    (clean,) = generator.generate_runs(tmp_path / "clean", runs=1, fmt="bundle", **SMALL)
+    (clean,) = synth.generate_runs(tmp_path / "clean", runs=1, fmt="bundle", **SMALL)
     raw = clean.read_bytes()
     assert b"\\u0000" not in raw and b"NaN" not in raw and b"\\ud83e" not in raw
-    (path,) = generator.generate_runs(
+    (path,) = synth.generate_runs(
         tmp_path / "hz",
         runs=1,
         fmt="bundle",
-        hazards=generator.HAZARDS,
+        hazards=synth.HAZARDS,
         hazard_rate=0.2,
         **SMALL,
     )
@@ -427,7 +427,7 @@ def test_hazards_are_injected_only_when_asked(tmp_path):
                 for v in block.values()
             ):
                 seen["nan"] += 1
-    assert set(seen) == set(generator.HAZARDS)
+    assert set(seen) == set(synth.HAZARDS)
 
 
 @pytest.mark.parametrize(
@@ -443,7 +443,7 @@ def test_hazards_are_injected_only_when_asked(tmp_path):
 )
 def test_bad_arguments_are_usage_errors(tmp_path, kw, message):
     with pytest.raises(UsageError, match=message):
-        generator.generate_runs(tmp_path, **kw)
+        synth.generate_runs(tmp_path, **kw)
     assert not list(tmp_path.iterdir())
 
 
@@ -454,14 +454,14 @@ def test_bad_arguments_are_usage_errors(tmp_path, kw, message):
     "kw",
     [
         {"fmt": "dir", "dialect": "mixed"},
-        {"fmt": "bundle", "gzip": True, "dialect": "mixed", "hazards": generator.HAZARDS},
+        {"fmt": "bundle", "gzip": True, "dialect": "mixed", "hazards": synth.HAZARDS},
     ],
 )
 def test_generated_runs_load_with_their_counts(tmp_path, conn, target, kw):
     from moltctl.ingest import ingest_paths
 
-    infos: list[generator.RunInfo] = []
-    paths = generator.generate_runs(
+    infos: list[synth.RunInfo] = []
+    paths = synth.generate_runs(
         tmp_path, runs=2, agents=150, posts=40, comments_per_post=4, on_run=infos.append, **kw
     )
     result = ingest_paths(target, paths)
