@@ -7,7 +7,10 @@ from typing import Annotated
 import typer
 
 from moltctl import __version__
-from moltctl.cli.common import MoltGroup, state
+from moltctl.cli.common import MoltGroup, set_quiet, state
+from moltctl.cli.helptext import plain_labels
+
+plain_labels()
 
 app = typer.Typer(
     cls=MoltGroup,
@@ -39,18 +42,25 @@ def _root(
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print no messages on success.")
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print nothing on success but the data asked for; errors still go to stderr "
+            "(for cron). Also accepted after the command.",
+        ),
     ] = False,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
 ) -> None:
     st = state(ctx)
     st.dsn = dsn
     st.quiet = quiet
+    set_quiet(quiet)
 
 
 def _register() -> None:

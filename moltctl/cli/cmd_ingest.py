@@ -27,35 +27,107 @@ def _counts(rows: dict[str, int]) -> str:
     return ", ".join(f"{k} {rows[k]}" for k in _ORDER if k in rows)
 
 
-def _progress_bar(enabled: bool):
-    """A rich progress bar on stderr (only on a terminal); returns (callback, context)."""
-    if not enabled:
-        return None, None
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+def _summary_line(snap) -> str:
+    if snap.status == "already loaded":
+        return f"{snap.run_id}: already loaded (use --replace to reload)"
+    extra = " (backfilled into later history)" if snap.backfilled else ""
+    return f"{snap.run_id}: {snap.status}{extra} in {snap.seconds:.2f}s: {_counts(snap.rows)}"
 
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, int] = {}
 
-    def callback(advance: int, total: int, label: str) -> None:
-        if label not in tasks:
-            tasks[label] = bar.add_task(label, total=total or None)
-        bar.update(tasks[label], advance=advance)
+def _span(events: list) -> str:
+    """``runs 1-2 (A .. B)`` for consecutive runs."""
+    first, last = events[0], events[-1]
+    if first is last:
+        return f"run {first.run} ({first.run_id})"
+    return f"runs {first.run}-{last.run} ({first.run_id} .. {last.run_id})"
 
-    return callback, bar
+
+class _Display:
+    """Follows an ingest through the core's progress events: a live bar on a terminal, a line
+    per finished run, and what is loaded and what is not when the ingest stops early."""
+
+    def __init__(self, *, bar: bool, quiet: bool):
+        self.quiet = quiet
+        self.finished: list = []  # "done" events, in order
+        self.current = None  # the latest event of the run in progress
+        self.runs: list[tuple[int, str]] = []
+        self.bar = None
+        if bar:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=None),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+                expand=True,
+            )
+            self.overall = self.bar.add_task("preparing", total=None, detail="")
+            self.run_task = None
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, event) -> None:
+        self.current = event
+        if event.phase == "done":
+            self.finished.append(event)
+            info(_summary_line(event.result), quiet=self.quiet)
+        if self.bar is not None:
+            self._draw(event)
+
+    def _draw(self, e) -> None:
+        from rich.filesize import decimal
+
+        done = len(self.finished)
+        self.bar.update(
+            self.overall,
+            description=f"run {e.run}/{e.runs} {e.run_id}",
+            total=e.runs,
+            completed=done,
+            detail=f"{done} done",
+        )
+        if self.run_task is None:
+            self.run_task = self.bar.add_task("", total=None, detail="")
+        reading = e.phase == "read"
+        detail = f"{decimal(e.done)}/{decimal(e.total)}, {e.rows:,} rows" if e.total else ""
+        self.bar.update(
+            self.run_task,
+            description=f"  {e.label}",
+            total=e.total if reading and e.total else None,
+            completed=e.done if reading else 0,
+            detail=detail if reading or e.phase != "start" else "",
+        )
+
+    def stopped(self) -> list[str]:
+        """What is loaded and what is not, after the ingest stopped at ``self.current``."""
+        e = self.current
+        if e is None or e.runs < 2 or e.phase == "done":
+            return []
+        lines = [
+            f"stopped at run {e.run} of {e.runs}: {e.run_id} was rolled back (nothing of it "
+            "is loaded)"
+        ]
+        if self.finished:
+            lines.append(f"loaded: {_span(self.finished)}")
+        else:
+            lines.append("loaded: none")
+        if e.run < e.runs:
+            rest = e.runs - e.run
+            lines.append(
+                f"not started: {rest} run(s) after {e.run_id}; run the same ingest-file again "
+                "to load them (loaded runs are skipped)"
+            )
+        return [f"ingest-file: {line}" for line in lines]
 
 
 def ingest_file(
@@ -101,32 +173,23 @@ def ingest_file(
 
     st = state(ctx)
     quiet = quiet or st.quiet
-    callback, bar = _progress_bar(not quiet and sys.stderr.isatty())
     target = st.target()
-    if bar is not None:
-        with bar:
+    display = _Display(bar=not quiet and sys.stderr.isatty(), quiet=quiet)
+    try:
+        with display:
             result = ingest_paths(
                 target,
                 paths,
                 replace=replace,
                 strict=strict,
-                progress=callback,
+                progress=display,
                 lock_timeout=lock_timeout,
             )
-    else:
-        result = ingest_paths(
-            target, paths, replace=replace, strict=strict, lock_timeout=lock_timeout
-        )
-
-    for snap in result.snapshots:
-        if snap.status == "already loaded":
-            info(f"{snap.run_id}: already loaded (use --replace to reload)", quiet=quiet)
-        else:
-            extra = " (backfilled into later history)" if snap.backfilled else ""
-            info(
-                f"{snap.run_id}: {snap.status}{extra} in {snap.seconds:.2f}s: {_counts(snap.rows)}",
-                quiet=quiet,
-            )
+    except BaseException:
+        # an error or Ctrl-C: say what is loaded before the error line (even with --quiet)
+        for line in display.stopped():
+            info(line, quiet=False)
+        raise
     warnings = result.warnings
     for line in warnings.lines():
         warn(line)

@@ -108,5 +108,7 @@ def _show(result, fmt, *, title: str) -> None:
 def register(app: typer.Typer) -> None:
     app.command("purge")(purge)
     app.command(
-        "retention-purge", help="Alias of purge.\n\nExample: moltctl retention-purge --days 90"
+        "retention-purge",
+        hidden=True,
+        help="Alias of purge.\n\nExample: moltctl retention-purge --days 90",
     )(purge)
