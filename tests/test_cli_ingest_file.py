@@ -325,3 +325,68 @@ def test_refused_without_schema_or_with_pending_migration(tmp_path, cli, empty_d
     assert r.exit_code == 0, r.stderr
     with psycopg.connect(empty_dsn) as c:
         assert rows(c, "SELECT count(*) FROM snapshots WHERE status = 'completed'") == [(2,)]
+
+
+def test_one_failing_run_of_several_says_what_is_loaded(tmp_path, cli, conn):
+    runs = ["20260130T100000Z", "20260130T110000Z", "20260130T120000Z"]
+    paths = [
+        write_bundle(tmp_path / f"{r}.ndjson", r, [agent("a1", name="x"), post(f"p{i}", "a1")])
+        for i, r in enumerate(runs)
+    ]
+    paths[1].write_text(paths[1].read_text() + "{not json\n")
+    r = cli("ingest-file", *map(str, paths))
+    line = _error_line(r)
+    assert "not valid JSON" in line
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1] == line  # the error last, after what is loaded and what is not
+    said = "\n".join(lines)
+    assert f"stopped at run 2 of 3: {runs[1]} was rolled back (nothing of it is loaded)" in said
+    assert f"loaded: run 1 ({runs[0]})" in said
+    assert f"not started: 1 run(s) after {runs[1]}" in said
+    assert rows(conn, "SELECT run_id, status FROM snapshots ORDER BY 1") == [
+        (runs[0], "completed"),
+        (runs[1], "failed"),
+    ]
+    # the same with --quiet: the error and what it left are still said (cron mails them)
+    quiet = cli("--quiet", "ingest-file", *map(str, paths))
+    assert "stopped at run 2 of 3" in quiet.stderr and quiet.stderr.count("\n") == 4
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory):
+    from moltctl.generator import generate_runs
+
+    out = tmp_path_factory.mktemp("three")
+    return generate_runs(
+        out, runs=3, agents=1500, posts=600, comments_per_post=10, seed=4, fmt="bundle"
+    )
+
+
+def test_ctrl_c_says_which_runs_are_loaded_and_which_was_rolled_back(dsn, conn, three_runs):
+    first, second, _third = (p.name.split(".")[0] for p in three_runs)
+    proc = _spawn(dsn, *map(str, three_runs))
+    # the first run's line comes when it is committed; then wait for the second's COPY
+    line = proc.stderr.readline()
+    assert line.startswith(f"{first}: loaded"), line
+    deadline = time.monotonic() + 60
+    while not rows(
+        conn,
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE application_name = 'moltctl ingest' AND query ILIKE 'COPY%%'",
+    )[0][0]:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.skip("the second run finished before it could be interrupted")
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[-1] == "error: interrupted"
+    assert f"ingest-file: stopped at run 2 of 3: {second} was rolled back" in err
+    assert f"ingest-file: loaded: run 1 ({first})" in err
+    assert "not started: 1 run(s)" in err
+    # run 1 committed; run 2 rolled back, not recorded as failed (an interrupt is no error)
+    assert rows(conn, "SELECT run_id, status FROM snapshots") == [(first, "completed")]
+    assert_invariants(conn)

@@ -42,6 +42,11 @@ def _span(events: list) -> str:
     return f"runs {first.run}-{last.run} ({first.run_id} .. {last.run_id})"
 
 
+# column widths: the bars stay put as the phases change
+_LABEL = 30
+_DETAIL = 32
+
+
 class _Display:
     """Follows an ingest through the core's progress events: a live bar on a terminal, a line
     per finished run, and what is loaded and what is not when the ingest stops early."""
@@ -50,7 +55,7 @@ class _Display:
         self.quiet = quiet
         self.finished: list = []  # "done" events, in order
         self.current = None  # the latest event of the run in progress
-        self.runs: list[tuple[int, str]] = []
+        self.replacing = False  # the run in progress replaces a loaded copy
         self.bar = None
         if bar:
             from rich.console import Console
@@ -78,34 +83,50 @@ class _Display:
             self.bar.stop()
 
     def __call__(self, event) -> None:
+        new_phase = self.current is None or self.current.phase != event.phase
+        if event.phase == "start":
+            self.replacing = False
+        elif event.phase == "replace":
+            self.replacing = True
         self.current = event
         if event.phase == "done":
             self.finished.append(event)
-            info(_summary_line(event.result), quiet=self.quiet)
+            line = _summary_line(event.result)
+            if self.bar is not None:  # above the live bar, not through it
+                self.bar.console.print(line, markup=False, highlight=False)
+            else:
+                info(line, quiet=self.quiet)
         if self.bar is not None:
-            self._draw(event)
+            self._draw(event, new_phase)
 
-    def _draw(self, e) -> None:
+    def _draw(self, e, new_phase: bool) -> None:
         from rich.filesize import decimal
 
         done = len(self.finished)
         self.bar.update(
             self.overall,
-            description=f"run {e.run}/{e.runs} {e.run_id}",
+            description=f"run {e.run} of {e.runs}: {e.run_id}".ljust(_LABEL),
             total=e.runs,
             completed=done,
-            detail=f"{done} done",
+            detail=f"{done}/{e.runs} runs loaded".ljust(_DETAIL),
         )
+        reading = e.phase == "read"
         if self.run_task is None:
             self.run_task = self.bar.add_task("", total=None, detail="")
-        reading = e.phase == "read"
-        detail = f"{decimal(e.done)}/{decimal(e.total)}, {e.rows:,} rows" if e.total else ""
+        elif new_phase:  # each phase its own bar and clock; the database phases just pulse
+            self.bar.reset(self.run_task, total=None)
+        if reading:
+            detail = f"{decimal(e.done)} of {decimal(e.total)}, {e.rows:,} rows"
+        elif e.rows:
+            detail = f"{e.rows:,} rows read"
+        else:
+            detail = ""
         self.bar.update(
             self.run_task,
-            description=f"  {e.label}",
+            description=f"  {e.label}".ljust(_LABEL),
             total=e.total if reading and e.total else None,
             completed=e.done if reading else 0,
-            detail=detail if reading or e.phase != "start" else "",
+            detail=detail.ljust(_DETAIL),
         )
 
     def stopped(self) -> list[str]:
@@ -113,10 +134,8 @@ class _Display:
         e = self.current
         if e is None or e.runs < 2 or e.phase == "done":
             return []
-        lines = [
-            f"stopped at run {e.run} of {e.runs}: {e.run_id} was rolled back (nothing of it "
-            "is loaded)"
-        ]
+        kept = "its earlier copy stays as it was" if self.replacing else "nothing of it is loaded"
+        lines = [f"stopped at run {e.run} of {e.runs}: {e.run_id} was rolled back ({kept})"]
         if self.finished:
             lines.append(f"loaded: {_span(self.finished)}")
         else:

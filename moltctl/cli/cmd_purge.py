@@ -8,6 +8,7 @@ import typer
 
 from moltctl.cli.common import info, state, stdin_is_terminal
 from moltctl.cli.output import Format, FormatOption, render
+from moltctl.errors import MoltError
 
 
 def purge(
@@ -65,7 +66,12 @@ def purge(
 
     def ask(plan) -> bool:
         _show(plan, fmt, title="would remove")
-        return typer.confirm(f"remove everything before {plan.cutoff}?", default=False, err=True)
+        try:
+            return typer.confirm(
+                f"remove everything before {plan.cutoff}?", default=False, err=True
+            )
+        except typer.Abort:  # Ctrl-C or Ctrl-D at the question: exit 130, as shells expect
+            raise MoltError("interrupted at the question: nothing removed", exit_code=130) from None
 
     result = retention.purge(
         st.target(),

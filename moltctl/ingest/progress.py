@@ -32,7 +32,7 @@ LABELS = {
     "replace": "removing the loaded copy",
     "read": "reading and copying",
     "posts_comments": "merging posts and comments",
-    "scd2": "agent and submolt history (SCD2)",
+    "scd2": "agent/submolt history (SCD2)",
     "score_history": "score history",
     "commit": "committing",
     "done": "done",
