@@ -273,6 +273,7 @@ class _World:
         self.submolt_cum = _zipf_cum(max(cfg.submolts, 1), 1.2)
         self.run_times: list[float] = []
         self._blocks: dict[int, list[int]] = {}
+        self.on_post: Callable[[int, int, int], None] | None = None  # (run, done, posts)
 
     # ---- agents and submolts
 
@@ -902,6 +903,7 @@ def generate_runs(
     zipf_s: float = 1.0,
     jitter_seconds: int = 120,
     on_run: Callable[[RunInfo], None] | None = None,
+    on_progress: Callable[[int, int, int, int], None] | None = None,
 ) -> list[Path]:
     """Write ``runs`` consecutive pulls into ``out_dir``; return their paths in time order.
 
@@ -922,7 +924,8 @@ def generate_runs(
     run), ``submolts`` submolts. ``dialect``: "api" (API-shaped records), "extracted" (the
     pipeline extractors' form) or "mixed" (per file for directories, per record for bundles).
     ``hazards``: any of HAZARDS, injected into ``hazard_rate`` of posts/comments/evaluations.
-    ``on_run`` is called with a ``RunInfo`` (counts) after each run is written.
+    ``on_run`` is called with a ``RunInfo`` (counts) after each run is written;
+    ``on_progress(run, runs, posts_written, posts)`` as a run's posts are written (run from 1).
     """
     cfg = _check(
         runs=runs,
@@ -949,6 +952,8 @@ def generate_runs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     world = _World(cfg)
+    if on_progress is not None:
+        world.on_post = lambda r, done, total: on_progress(r + 1, cfg.runs, done, total)
     base = cfg.start.timestamp()
     step = cfg.interval.total_seconds()
     jitter = max(0, min(cfg.jitter_seconds, int(step / 2)))
@@ -1031,10 +1036,13 @@ class _Observed:
 
 
 def _observed(world: _World, r: int, t: float) -> Iterator[_Observed]:
-    for g in world.window(r):
+    window = world.window(r)
+    for i, g in enumerate(window, 1):
         p = world.post(g)
         n = bisect.bisect_right([c.created for c in p.comments], t)
         yield _Observed(p, n)
+        if world.on_post is not None and (i % 50 == 0 or i == len(window)):
+            world.on_post(r, i, len(window))
 
 
 def _comment_total(world: _World, r: int, t: float) -> int:

@@ -483,3 +483,13 @@ def test_generated_runs_load_with_their_counts(tmp_path, conn, target, kw):
         assert n("comment_evaluations") == info.comment_evaluations
     current = conn.execute("SELECT count(*) FROM agents WHERE is_current").fetchone()[0]
     assert current == infos[-1].agents
+
+
+def test_on_progress_reports_each_runs_posts(tmp_path):
+    calls = []
+    generate_runs(tmp_path, runs=2, posts=120, agents=50, on_progress=lambda *a: calls.append(a))
+    assert calls[-1] == (2, 2, 120, 120)
+    assert (1, 2, 120, 120) in calls
+    for run in (1, 2):
+        done = [d for r, _n, d, _t in calls if r == run]
+        assert done == sorted(done) and len(done) >= 2  # along the way, not only at the end

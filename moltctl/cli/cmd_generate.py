@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -109,38 +111,86 @@ def generate(
     if names == ["all"]:
         names = list(generator.HAZARDS)
 
-    def progress(run: generator.RunInfo) -> None:
+    bar = _Bar() if not st.quiet and sys.stderr.isatty() else None
+
+    def written(run: generator.RunInfo) -> None:
         extra = ""
         if run.hazards:
             extra = ", hazards " + ", ".join(f"{k}={v}" for k, v in sorted(run.hazards.items()))
-        info(
+        line = (
             f"{run.run_id}: {run.posts} posts, {run.comments} comments, {run.agents} agents, "
-            f"{run.post_evaluations + run.comment_evaluations} evaluations{extra}",
-            quiet=st.quiet,
+            f"{run.post_evaluations + run.comment_evaluations} evaluations{extra}"
         )
+        if bar is not None:
+            bar.print(line)
+        else:
+            info(line)
 
-    paths = generator.generate_runs(
-        out_dir,
-        runs=runs,
-        agents=agents,
-        posts=posts,
-        comments_per_post=comments_per_post,
-        seed=seed,
-        start=_parse_start(start),
-        interval=dt.timedelta(hours=interval_hours),
-        fmt=fmt.value,
-        gzip=gzip,
-        dialect=dialect.value,
-        layout=layout.value,
-        new_posts_per_run=new_posts,
-        new_agents_per_run=new_agents,
-        submolts=submolts,
-        hazards=names,
-        hazard_rate=hazard_rate,
-        on_run=progress,
-    )
+    with bar or contextlib.nullcontext():
+        paths = generator.generate_runs(
+            out_dir,
+            runs=runs,
+            agents=agents,
+            posts=posts,
+            comments_per_post=comments_per_post,
+            seed=seed,
+            start=_parse_start(start),
+            interval=dt.timedelta(hours=interval_hours),
+            fmt=fmt.value,
+            gzip=gzip,
+            dialect=dialect.value,
+            layout=layout.value,
+            new_posts_per_run=new_posts,
+            new_agents_per_run=new_agents,
+            submolts=submolts,
+            hazards=names,
+            hazard_rate=hazard_rate,
+            on_run=written,
+            on_progress=bar.update if bar is not None else None,
+        )
     for path in paths:
         typer.echo(str(path))
+
+
+class _Bar:
+    """A live bar on stderr while a run's posts are written (a big run takes minutes)."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=None),
+            MofNCompleteColumn(),
+            TextColumn("posts"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            expand=True,
+        )
+        self.task = self.progress.add_task("preparing", total=None)
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def update(self, run: int, runs: int, done: int, total: int) -> None:
+        self.progress.update(
+            self.task, description=f"writing run {run} of {runs}", completed=done, total=total
+        )
+
+    def print(self, line: str) -> None:
+        self.progress.console.print(line, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
