@@ -487,7 +487,9 @@ def test_generated_runs_load_with_their_counts(tmp_path, conn, target, kw):
 
 def test_on_progress_reports_each_runs_posts(tmp_path):
     calls = []
-    generate_runs(tmp_path, runs=2, posts=120, agents=50, on_progress=lambda *a: calls.append(a))
+    generator.generate_runs(
+        tmp_path, runs=2, posts=120, agents=50, on_progress=lambda *a: calls.append(a)
+    )
     assert calls[-1] == (2, 2, 120, 120)
     assert (1, 2, 120, 120) in calls
     for run in (1, 2):
