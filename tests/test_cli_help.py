@@ -112,3 +112,23 @@ def test_aliases_are_hidden_but_work(runner):
 def test_short_version(runner):
     r = runner.invoke(app, ["-V"])
     assert r.exit_code == 0 and r.stdout.strip() == f"moltctl {__version__}"
+
+
+def test_paragraphs_are_reflowed_to_the_terminal(runner):
+    # a docstring's line breaks are not kept: at 200 columns a paragraph is one line
+    text = _help(runner, "purge")
+    assert "(dropped, or detached with --detach); the boundary month goes in small" in text
+    narrow = runner.invoke(app, ["purge", "--help"], env={"COLUMNS": "80"}).stdout
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+
+
+def test_docs_cli_reference_is_in_sync():
+    """docs/cli.md is generated from --help: regenerate it with python -m moltctl.cli.docgen."""
+    from moltctl.cli import docgen
+
+    path = README.parent / "docs" / "cli.md"
+    assert path.read_text(encoding="utf-8") == docgen.render(), (
+        "docs/cli.md is out of date: run python -m moltctl.cli.docgen > docs/cli.md"
+    )
+    for name, _cmd in COMMANDS:
+        assert f"## moltctl {name}\n" in path.read_text(encoding="utf-8"), name

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from moltctl import __version__
+from moltctl.cli import helptext
 from moltctl.cli.common import MoltGroup, set_quiet, state
-from moltctl.cli.helptext import plain_labels
 
-plain_labels()
+helptext.install()
 
 app = typer.Typer(
     cls=MoltGroup,

@@ -9,8 +9,10 @@ from moltctl.cli.output import Format, FormatOption, render, to_json
 
 
 def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
-    """Server, connection (password hidden), schema version, row counts, latest snapshot, views,
-    failed runs (with the first line of their error and how to retry them).
+    """Server, connection (password hidden), schema, row counts, latest snapshot, failed runs.
+
+    Also the materialized views and the partitions. Failed runs are listed apart, with the
+    first line of their error and how to retry them (never as the latest snapshot).
 
     Example: moltctl status --format json
     """

@@ -1,10 +1,14 @@
-"""--help as people read it: no Python types as value labels, commands in workflow order.
+"""--help as people read it: no Python types as value labels, paragraphs that fit the
+terminal, commands in workflow order.
 
 Recent typer labels every parameter with its Python type: ``--quiet -q <bool>`` (a flag takes
 no value; ``--quiet=true`` is an error), an argument as ``paths... <list[Path]>`` and in the
 usage line as ``{paths}...``. ``plain_labels()`` keeps the labels that say what to type
 (``<float>``, ``<table|json|csv>``, a metavar) and drops the others; arguments are named in
-capitals (``PATHS...``), as click and most CLIs do.
+capitals (``PATHS...``), as click and most CLIs do. It also keeps the docstrings' line
+breaks after the first paragraph, which at 80 columns breaks every line in two:
+``reflow_paragraphs()`` joins a paragraph's lines so the terminal wraps it (a paragraph that
+starts with ``\b`` keeps its lines, as in click).
 """
 
 from __future__ import annotations
@@ -51,6 +55,22 @@ def _argument_name(param) -> str:
         return param.metavar  # written by hand: shown as is
     name = (param.name or "").upper()
     return f"{name}..." if param.nargs != 1 else name
+
+
+def _reflow(paragraphs: list[str], markup_mode=None) -> str:
+    return "\n\n".join(
+        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
+def install() -> None:
+    """Apply both (once; an older typer needs neither and is left alone)."""
+    plain_labels()
+    from typer import rich_utils
+
+    if hasattr(rich_utils, "_fix_linebreaks"):
+        rich_utils._fix_linebreaks = _reflow
 
 
 def plain_labels() -> None:
