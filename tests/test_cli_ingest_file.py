@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import (
+    NO_SHARED,
     REAL_RUN,
     assert_refused_at_002,
     assert_refused_empty,
@@ -54,7 +55,7 @@ def _bundle_with(tmp_path, *lines: str, name="b.ndjson"):
 
 def test_loads_real_run_and_summarises(cli, conn):
     if not REAL_RUN.is_dir():
-        pytest.skip("shared data absent")
+        pytest.skip(NO_SHARED)
     r = cli("ingest-file", str(REAL_RUN))
     assert r.exit_code == 0, r.stderr
     summary = r.stderr.strip().splitlines()[-1]

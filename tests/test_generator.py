@@ -14,7 +14,7 @@ import pytest
 
 from moltctl import generator
 from moltctl.errors import UsageError
-from tests.conftest import API_SAMPLES, REAL_RUN
+from tests.conftest import API_SAMPLES, NO_SHARED, REAL_RUN
 
 SMALL = {"agents": 400, "posts": 100, "comments_per_post": 6, "seed": 3}
 
@@ -110,7 +110,7 @@ def _keys(obj) -> set[str]:
     return set(obj.keys())
 
 
-@pytest.mark.skipif(not API_SAMPLES.is_dir(), reason="shared API samples absent")
+@pytest.mark.skipif(not API_SAMPLES.is_dir(), reason=NO_SHARED)
 def test_api_shapes_match_the_real_samples(runs_b):
     run = runs_b[0]
     agents = _load(run / "raw" / "agents_list.json")
@@ -146,7 +146,7 @@ def test_api_shapes_match_the_real_samples(runs_b):
     assert _keys(comment["author"]) == _keys(real_comment["author"])
 
 
-@pytest.mark.skipif(not REAL_RUN.is_dir(), reason="shared real run absent")
+@pytest.mark.skipif(not REAL_RUN.is_dir(), reason=NO_SHARED)
 def test_evaluation_shapes_match_the_real_run(runs_b, tmp_path):
     real = _lines(REAL_RUN / "gold" / "evals.jsonl")[0]
     ours = _lines(runs_b[0] / "gold" / "evals.jsonl")[0]

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from moltctl.ingest import discover, ingest_paths
-from tests.conftest import REAL_RUN
+from tests.conftest import NO_SHARED, REAL_RUN
 from tests.test_ingest_support import (
     agent,
     assert_invariants,
@@ -24,7 +24,7 @@ T0 = dt.datetime(2026, 1, 30, 17, 1, 18, tzinfo=dt.UTC)
 
 def test_real_run_loads_with_exact_counts(target, conn):
     if not REAL_RUN.is_dir():
-        pytest.skip("shared data absent")
+        pytest.skip(NO_SHARED)
     result = ingest_paths(target, [REAL_RUN])
     snap = result.snapshots[0]
     assert snap.status == "loaded"
