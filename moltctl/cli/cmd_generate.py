@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state
+from moltctl.cli.common import bar_console, info, state
 from moltctl.errors import UsageError
 
 
@@ -156,7 +156,6 @@ class _Bar:
     """A live bar on stderr while a run's posts are written (a big run takes minutes)."""
 
     def __init__(self):
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -171,7 +170,7 @@ class _Bar:
             MofNCompleteColumn(),
             TextColumn("posts"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=bar_console(),
             transient=True,
             expand=True,
         )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state, warn
+from moltctl.cli.common import bar_console, info, state, warn
 
 _ORDER = (
     "posts",
@@ -51,14 +51,14 @@ class _Display:
     """Follows an ingest through the core's progress events: a live bar on a terminal, a line
     per finished run, and what is loaded and what is not when the ingest stops early."""
 
-    def __init__(self, *, bar: bool, quiet: bool):
+    def __init__(self, *, bar: bool, quiet: bool, replace: bool = False):
         self.quiet = quiet
+        self.replace = replace
         self.finished: list = []  # "done" events, in order
         self.current = None  # the latest event of the run in progress
         self.replacing = False  # the run in progress replaces a loaded copy
         self.bar = None
         if bar:
-            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
@@ -66,7 +66,7 @@ class _Display:
                 BarColumn(bar_width=None),
                 TextColumn("{task.fields[detail]}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=bar_console(),
                 transient=True,
                 expand=True,
             )
@@ -130,23 +130,20 @@ class _Display:
         )
 
     def stopped(self) -> list[str]:
-        """What is loaded and what is not, after the ingest stopped at ``self.current``."""
+        """What is loaded and what is not, after the ingest stopped (an error or Ctrl-C)."""
         e = self.current
-        if e is None or e.runs < 2 or e.phase == "done":
+        if e is None or e.runs < 2:
             return []
-        kept = "its earlier copy stays as it was" if self.replacing else "nothing of it is loaded"
-        lines = [f"stopped at run {e.run} of {e.runs}: {e.run_id} was rolled back ({kept})"]
-        if self.finished:
-            lines.append(f"loaded: {_span(self.finished)}")
-        else:
-            lines.append("loaded: none")
+        lines = [f"loaded: {_span(self.finished)}" if self.finished else "loaded: none"]
+        if e.phase != "done":  # stopped inside this run: its transaction was rolled back
+            kept = "its earlier copy stays" if self.replacing else "nothing of it is loaded"
+            lines.append(f"rolled back: run {e.run} of {e.runs} ({e.run_id}; {kept})")
         if e.run < e.runs:
-            rest = e.runs - e.run
-            lines.append(
-                f"not started: {rest} run(s) after {e.run_id}; run the same ingest-file again "
-                "to load them (loaded runs are skipped)"
-            )
-        return [f"ingest-file: {line}" for line in lines]
+            first = e.run + 1
+            which = f"run {first}" if first == e.runs else f"runs {first}-{e.runs}"
+            again = "" if self.replace else " (the same command again loads them)"
+            lines.append(f"not started: {which} of {e.runs}{again}")
+        return lines
 
 
 def ingest_file(
@@ -193,7 +190,7 @@ def ingest_file(
     st = state(ctx)
     quiet = quiet or st.quiet
     target = st.target()
-    display = _Display(bar=not quiet and sys.stderr.isatty(), quiet=quiet)
+    display = _Display(bar=not quiet and sys.stderr.isatty(), quiet=quiet, replace=replace)
     try:
         with display:
             result = ingest_paths(

@@ -54,6 +54,15 @@ def _quiet() -> bool:
     return _QUIET[0]
 
 
+def bar_console():
+    """A console for a live progress bar on stderr, one column short of the terminal: on a
+    full-width line the ^C the terminal echoes wraps, and the cleared bar leaves a line."""
+    width = _stderr_console().width
+    from rich.console import Console
+
+    return Console(stderr=True, width=max(40, width - 1))
+
+
 def info(message: str, *, quiet: bool | None = None) -> None:
     """A message for people: stderr, coloured only on a terminal; none under --quiet unless
     ``quiet=False`` says it must be seen."""

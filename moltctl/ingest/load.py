@@ -269,7 +269,8 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
         if status == "completed" and not replace:
             res.status = "already loaded"
             return res
-        report.phase("replace")
+        if status == "completed":  # a loaded copy goes (a failed run's row: nothing to say)
+            report.phase("replace")
         _remove_snapshot(conn, old_id, old_t)
         if status == "completed":
             res.status = "replaced"
