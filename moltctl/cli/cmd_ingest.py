@@ -28,10 +28,18 @@ def _counts(rows: dict[str, int]) -> str:
 
 
 def _summary_line(snap) -> str:
+    """One run, short enough for two lines at 80 columns (the total names every table)."""
     if snap.status == "already loaded":
         return f"{snap.run_id}: already loaded (use --replace to reload)"
+    r = snap.rows
     extra = " (backfilled into later history)" if snap.backfilled else ""
-    return f"{snap.run_id}: {snap.status}{extra} in {snap.seconds:.2f}s: {_counts(snap.rows)}"
+    evals = r.get("post_evaluations", 0) + r.get("comment_evaluations", 0)
+    return (
+        f"{snap.run_id}: {snap.status} in {snap.seconds:.1f}s{extra}: posts {r.get('posts', 0)}, "
+        f"comments {r.get('comments', 0)}, evaluations {evals}, agents {r.get('agents', 0)} "
+        f"({r.get('agent_versions', 0):+d} versions), submolts {r.get('submolts', 0)} "
+        f"({r.get('submolt_versions', 0):+d}), score rows {r.get('agent_score_history', 0)}"
+    )
 
 
 def _span(events: list) -> str:

@@ -55,12 +55,12 @@ def _quiet() -> bool:
 
 
 def bar_console():
-    """A console for a live progress bar on stderr, one column short of the terminal: on a
-    full-width line the ^C the terminal echoes wraps, and the cleared bar leaves a line."""
+    """A console for a live progress bar on stderr, two columns short of the terminal: after a
+    full-width line the "^C" the terminal echoes wraps, and the cleared bar leaves a line."""
     width = _stderr_console().width
     from rich.console import Console
 
-    return Console(stderr=True, width=max(40, width - 1))
+    return Console(stderr=True, width=max(40, width - 2))
 
 
 def info(message: str, *, quiet: bool | None = None) -> None:
