@@ -36,8 +36,8 @@ def _root(
         str | None,
         typer.Option(
             "--dsn",
-            help="PostgreSQL connection string (URL or key=value). "
-            "Default: MOLTCTL_DSN, DATABASE_URL, POSTGRES_*, PG*, else the embedded server.",
+            help="Connection string (URL or key=value). Default: MOLTCTL_DSN, DATABASE_URL, "
+            "POSTGRES_*, PG*, else the embedded server.",
             show_default=False,
         ),
     ] = None,
@@ -46,8 +46,8 @@ def _root(
         typer.Option(
             "--quiet",
             "-q",
-            help="Print nothing on success but the data asked for; errors still go to stderr "
-            "(for cron). Also accepted after the command.",
+            help="Nothing on success but the data asked for; errors on stderr. "
+            "Also after the command.",
         ),
     ] = False,
     version: Annotated[

@@ -96,11 +96,11 @@ def generate(
         float, typer.Option("--hazard-rate", min=0, max=1, help="Fraction of records hit.")
     ] = 0.01,
 ) -> None:
-    """Write realistic synthetic pipeline runs: Zipf authors, comment trees, drifting profiles.
+    """Write realistic synthetic pipeline runs (no database needed).
 
-    Prints the written paths on stdout, oldest first (pipe them into ingest-file).
-
-    Needs no database; the same seed and options write the same bytes.
+    Zipf-distributed authors, comment trees, profiles that drift between runs; the same seed
+    and options write the same bytes. Prints the written paths on stdout, oldest first (pipe
+    them into ingest-file); on a terminal, a bar shows the posts written.
 
     Example: moltctl generate /tmp/runs --runs 3 --posts 100 --seed 1 --format bundle --gzip
     """

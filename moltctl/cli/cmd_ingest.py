@@ -185,13 +185,15 @@ def ingest_file(
         ),
     ] = 60.0,
 ) -> None:
-    """Load pipeline runs into the database, one snapshot per run, each in one transaction.
+    """Load pipeline runs: one snapshot per run, each in one transaction.
 
     A run already loaded is skipped (exit 0); --replace reloads it. Older runs loaded after
     newer ones are placed in the agents' and submolts' histories where they belong. Bad input
     stops with one line naming the file, record and field, and loads nothing of that run.
+    On a terminal a live display shows each run's phase; after an error or Ctrl-C, stderr says
+    which runs are loaded and which was rolled back.
 
-    Example: moltctl ingest-file runs/20260130T170118Z runs/20260130T180120Z.ndjson.gz
+    Example: moltctl ingest-file runs/20260130T170118Z runs/*.ndjson.gz
     """
     from moltctl.ingest import ingest_paths
 

@@ -9,10 +9,11 @@ from moltctl.cli.output import Format, FormatOption, render, to_json
 
 
 def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
-    """Server, connection (password hidden), schema, row counts, latest snapshot, failed runs.
+    """Server, connection, schema version, row counts, latest snapshot, failed runs.
 
-    Also the materialized views and the partitions. Failed runs are listed apart, with the
-    first line of their error and how to retry them (never as the latest snapshot).
+    Also the materialized views and the partitions; the password is shown as ***. Failed runs
+    are listed apart, with the first line of their error and how to retry them (never as the
+    latest snapshot).
 
     Example: moltctl status --format json
     """
@@ -43,7 +44,10 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
         render(info["views"], fmt, title="materialized views")
     failed = info.get("failed_runs") or []
     if failed:
-        render(failed, fmt, title="failed runs (not loaded)")
+        # the run id names the run's time; the table keeps to what fits a terminal
+        render(
+            failed, fmt, title="failed runs (not loaded)", columns=["run_id", "failed_at", "error"]
+        )
     for section in info.get("sections", []):
         render(section["rows"], fmt, title=section["title"])
     for message in info.get("warnings", []):
