@@ -105,6 +105,7 @@ class MoltGroup(TyperGroup):
         return ordered(super().list_commands(ctx))
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
+        set_quiet(False)  # until the root callback says otherwise: one invocation's setting
         # -q is global: `moltctl status -q` means `moltctl -q status` (up to a `--`)
         end = args.index("--") if "--" in args else len(args)
         head = [a for a in args[:end] if a not in QUIET]

@@ -294,9 +294,10 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
         clock = now
 
     sink = CopySink(conn, sid, t)
+    report.count_rows = lambda: sink.rows
     report.phase("read")
     try:
-        src.feed(sink, warns, (lambda n: report.read(n, sink.rows)) if report.fn else None)
+        src.feed(sink, warns, report.read if report.fn else None)
         sink.finish()
     finally:
         sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches

@@ -71,10 +71,14 @@ class Reporter:
         self.run_id, self.run, self.runs = run_id, run, runs
         self.done, self.total, self.rows = 0, total, 0
         self.last = 0.0
+        self.full = False  # a "read" event with everything read was sent
+        self.count_rows: Callable[[], int] | None = None  # rows staged so far
 
     def phase(self, name: str, result: Any = None) -> None:
         if self.fn is None:
             return
+        if self.count_rows is not None:
+            self.rows = self.count_rows()
         self.fn(
             Progress(
                 self.run_id,
@@ -88,11 +92,11 @@ class Reporter:
             )
         )
 
-    def read(self, nbytes: int, rows: int) -> None:
-        """``nbytes`` more input read; ``rows`` staged so far."""
+    def read(self, nbytes: int) -> None:
+        """``nbytes`` more input read (called often: cheap unless an event is due)."""
         self.done += nbytes
-        self.rows = rows
         now = time.monotonic()
-        if self.fn is not None and (now - self.last >= READ_INTERVAL or self.done >= self.total):
+        if now - self.last >= READ_INTERVAL or (self.done >= self.total and not self.full):
+            self.full = self.done >= self.total
             self.last = now
             self.phase("read")
