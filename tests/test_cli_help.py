@@ -71,7 +71,7 @@ def test_help_shows_no_python_types(name, runner):
     for internal in ("<bool>", "<str>", "<int>", "<float>", "<list[", "<Path>", "{", "[["):
         assert internal not in text, (name, internal)
     if not name:  # a flag takes no value, so it shows none
-        assert re.search(r"--quiet\s+-q\s+Print nothing", text), text
+        assert re.search(r"--quiet\s+-q\s+Nothing on success", text), text
 
 
 def test_arguments_are_named_in_capitals(runner):
