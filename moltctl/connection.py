@@ -129,14 +129,17 @@ def resolve(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Tar
 
 
 def ensure_started(target: Target) -> Target:
-    """Start the embedded server if the target is the embedded one; other targets pass through."""
+    """Start the embedded server if the target is the embedded one; other targets pass through.
+    ``announce`` is set only when the server was not running before."""
     if target.source != "embedded" or target.conninfo:
         return target
+    running = embedded.info()["running"]
     uri, where = embedded.ensure_running()
     target.conninfo = uri
-    target.announce = (
-        f"using embedded PostgreSQL in {where} (set MOLTCTL_DSN to use another server)"
-    )
+    if not running:  # said once, when this run starts it: cron stays silent afterwards
+        target.announce = (
+            f"started embedded PostgreSQL in {where} (set MOLTCTL_DSN to use another server)"
+        )
     return target
 
 

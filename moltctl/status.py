@@ -25,6 +25,7 @@ def gather(target) -> dict:
             "pending": [s.label for s in states if s.state == "pending"],
             "tables": [],
             "latest_snapshot": None,
+            "failed_runs": [],
             "views": [],
         }
         if version is None:
@@ -33,6 +34,8 @@ def gather(target) -> dict:
         info["tables"] = dicts(counts)
         latest = dicts(conn.execute(sqlfiles.render("core/status_latest_snapshot.sql")))
         info["latest_snapshot"] = latest[0] if latest else None
+        # never shown as data: listed apart, with the first line of their error
+        info["failed_runs"] = dicts(conn.execute(sqlfiles.render("core/status_failed_runs.sql")))
         info["views"] = dicts(conn.execute(sqlfiles.render("core/status_views.sql")))
         for extra in _extensions:
             extra(conn, info)

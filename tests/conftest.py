@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_RUN = SHARED / "data" / "runs" / "20260130T170118Z"
 API_SAMPLES = SHARED / "data" / "api-samples"
+# why the tests that read the real run, the API samples or the spec skip without ../shared
+NO_SHARED = f"needs ../shared (the spec and real data, looked for at {SHARED}): see README, Testing"
 
 _counter = itertools.count()
 

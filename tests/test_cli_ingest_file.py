@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import (
+    NO_SHARED,
     REAL_RUN,
     assert_refused_at_002,
     assert_refused_empty,
@@ -54,7 +55,7 @@ def _bundle_with(tmp_path, *lines: str, name="b.ndjson"):
 
 def test_loads_real_run_and_summarises(cli, conn):
     if not REAL_RUN.is_dir():
-        pytest.skip("shared data absent")
+        pytest.skip(NO_SHARED)
     r = cli("ingest-file", str(REAL_RUN))
     assert r.exit_code == 0, r.stderr
     summary = r.stderr.strip().splitlines()[-1]
@@ -325,3 +326,80 @@ def test_refused_without_schema_or_with_pending_migration(tmp_path, cli, empty_d
     assert r.exit_code == 0, r.stderr
     with psycopg.connect(empty_dsn) as c:
         assert rows(c, "SELECT count(*) FROM snapshots WHERE status = 'completed'") == [(2,)]
+
+
+def test_one_failing_run_of_several_says_what_is_loaded(tmp_path, cli, conn):
+    runs = ["20260130T100000Z", "20260130T110000Z", "20260130T120000Z"]
+    paths = [
+        write_bundle(tmp_path / f"{r}.ndjson", r, [agent("a1", name="x"), post(f"p{i}", "a1")])
+        for i, r in enumerate(runs)
+    ]
+    paths[1].write_text(paths[1].read_text() + "{not json\n")
+    r = cli("ingest-file", *map(str, paths))
+    line = _error_line(r)
+    assert "not valid JSON" in line
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1] == line  # the error last, after what is loaded and what is not
+    assert lines[-4:-1] == [
+        f"loaded: run 1 ({runs[0]})",
+        f"rolled back: run 2 of 3 ({runs[1]}; nothing of it is loaded)",
+        "not started: run 3 of 3 (the same command again loads them)",
+    ]
+    assert rows(conn, "SELECT run_id, status FROM snapshots ORDER BY 1") == [
+        (runs[0], "completed"),
+        (runs[1], "failed"),
+    ]
+    # the same with --quiet: the error and what it left are still said (cron mails them)
+    quiet = cli("--quiet", "ingest-file", *map(str, paths))
+    assert quiet.stderr.splitlines()[:3] == [
+        f"loaded: run 1 ({runs[0]})",
+        f"rolled back: run 2 of 3 ({runs[1]}; nothing of it is loaded)",
+        "not started: run 3 of 3 (the same command again loads them)",
+    ]
+    assert quiet.stderr.count("\n") == 4  # and the error
+    # with --replace, the replaced copy of the failing run stays
+    replaced = cli("ingest-file", "--replace", *map(str, paths))
+    assert f"rolled back: run 2 of 3 ({runs[1]}; nothing of it is loaded)" in replaced.stderr
+    assert "not started: run 3 of 3\n" in replaced.stderr
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory):
+    from moltctl.synth import generate_runs
+
+    out = tmp_path_factory.mktemp("three")
+    return generate_runs(
+        out, runs=3, agents=1500, posts=600, comments_per_post=10, seed=4, fmt="bundle"
+    )
+
+
+def test_ctrl_c_says_which_runs_are_loaded_and_which_was_rolled_back(dsn, conn, three_runs):
+    first, second, _third = (p.name.split(".")[0] for p in three_runs)
+    proc = _spawn(dsn, *map(str, three_runs))
+    # the first run's line comes when it is committed; then wait for the second's COPY
+    line = proc.stderr.readline()
+    assert line.startswith(f"{first}: loaded"), line
+    deadline = time.monotonic() + 60
+    while not rows(
+        conn,
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE application_name = 'moltctl ingest' AND query ILIKE 'COPY%%'",
+    )[0][0]:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.skip("the second run finished before it could be interrupted")
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[-1] == "error: interrupted"
+    assert lines[-4:-1] == [
+        f"loaded: run 1 ({first})",
+        f"rolled back: run 2 of 3 ({second}; nothing of it is loaded)",
+        "not started: run 3 of 3 (the same command again loads them)",
+    ]
+    # run 1 committed; run 2 rolled back, not recorded as failed (an interrupt is no error)
+    assert rows(conn, "SELECT run_id, status FROM snapshots") == [(first, "completed")]
+    assert_invariants(conn)

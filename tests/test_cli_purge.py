@@ -241,7 +241,7 @@ def test_purge_concurrent_with_ingest(tmp_path, cli, dsn, target, pg_admin, temp
 
     paused, go, done = threading.Event(), threading.Event(), []
 
-    def progress(_n, _total, _label):
+    def progress(*_event):
         if not paused.is_set():
             paused.set()
             go.wait(30)
@@ -302,3 +302,40 @@ def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
         assert_refused_at_002(cli("purge", *args, dsn_override=empty_dsn))
     with psycopg.connect(empty_dsn) as c:
         assert (rd.fingerprint(c), partitions.existing(c)) == before
+
+
+def test_ctrl_c_at_the_question_exits_130(conn, dsn):
+    """On a real terminal (a pty): Ctrl-C at purge's question removes nothing, exit 130."""
+    import pty
+    import select
+
+    rd.build(conn, START, 24 * 30)
+    before = rd.fingerprint(conn)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: moltctl on the pty
+        os.execv(sys.executable, [sys.executable, "-m", "moltctl", "--dsn", dsn, "purge",
+                                  "--before", CUTOFF])  # fmt: skip
+    out = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"remove everything before" not in out:
+            assert time.monotonic() < deadline, out
+            if select.select([fd], [], [], 1)[0]:
+                out += os.read(fd, 4096)
+        os.write(fd, b"\x03")  # Ctrl-C: the terminal sends SIGINT
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the pty
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 130, out
+    text = out.decode()
+    assert "interrupted at the question: nothing removed" in text and "Traceback" not in text
+    assert "Aborted" not in text
+    assert rd.fingerprint(conn) == before

@@ -41,3 +41,32 @@ def test_status_redacts_password(runner, dsn):
     assert r.exit_code == 0, r.stderr
     assert secret not in r.output
     assert "password=***" in json.loads(r.stdout)["connection"]
+
+
+def test_status_lists_failed_runs_and_how_to_retry(cli, conn, tmp_path):
+    from tests.test_ingest_support import agent, write_bundle
+
+    good = write_bundle(tmp_path / "a.ndjson", "20260130T100000Z", [agent("a1", name="x")])
+    bad = write_bundle(tmp_path / "b.ndjson", "20260130T110000Z", [agent("a1", name="x")])
+    bad.write_text(bad.read_text() + "{not json\n")
+    assert cli("ingest-file", str(good)).exit_code == 0
+    assert cli("ingest-file", str(bad)).exit_code == 1
+
+    data = json.loads(cli("status", "--format", "json").stdout)
+    (failed,) = data["failed_runs"]
+    assert failed["run_id"] == "20260130T110000Z"
+    assert failed["created_at"].startswith("2026-01-30T11:00:00")
+    assert failed["failed_at"] and "\n" not in failed["error"]
+    assert failed["error"].startswith(f"{bad}: line 3") and "not valid JSON" in failed["error"]
+
+    r = cli("status")
+    assert r.exit_code == 0, r.stderr
+    assert "failed runs" in r.stdout and "20260130T110000Z" in r.stdout
+    assert "1 run(s) failed to load (listed above)" in r.stderr
+    assert "moltctl ingest-file --replace PATH" in r.stderr
+
+    # retried and loaded: no longer listed
+    bad.write_text(good.read_text().replace("20260130T100000Z", "20260130T110000Z"))
+    assert cli("ingest-file", "--replace", str(bad)).exit_code == 0
+    assert json.loads(cli("status", "--format", "json").stdout)["failed_runs"] == []
+    assert "failed" not in cli("status").stderr

@@ -47,9 +47,12 @@ def test_embedded_server_when_nothing_is_configured(tmp_path):
     env["MOLTCTL_HOME"] = str(tmp_path / "home")
     try:
         init = _run("init", env=env)
-        assert "using embedded PostgreSQL in" in init.stderr
+        assert "started embedded PostgreSQL in" in init.stderr
         assert f"initialized schema version {latest_version()}" in init.stderr
-        status = json.loads(_run("status", "-f", "json", env=env).stdout)
+        again = _run("status", "-f", "json", env=env)
+        assert again.stderr == ""  # running already: no notice (cron mails any output)
+        assert _run("--quiet", "migrate", env=env).stderr == ""
+        status = json.loads(again.stdout)
         assert status["connection_source"] == "embedded"
         assert status["schema_version"] == latest_version()
         server = json.loads(_run("server", "status", "-f", "json", env=env).stdout)[0]
@@ -59,11 +62,12 @@ def test_embedded_server_when_nothing_is_configured(tmp_path):
             json.loads(_run("server", "status", "-f", "json", env=env).stdout)[0]["running"]
             is False
         )
-        # commands start it again on demand
-        assert (
-            json.loads(_run("status", "-f", "json", env=env).stdout)["schema_version"]
-            == latest_version()
-        )
+        # commands start it again on demand, and say so (not under --quiet)
+        restarted = _run("status", "-f", "json", env=env)
+        assert "started embedded PostgreSQL in" in restarted.stderr
+        assert json.loads(restarted.stdout)["schema_version"] == latest_version()
+        assert _run("server", "stop", env=env).returncode == 0
+        assert _run("status", "-f", "json", "-q", env=env).stderr == ""
     finally:
         pgdata = tmp_path / "home" / "postgres"
         if (pgdata / "PG_VERSION").exists():

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from moltctl.ingest import discover, ingest_paths
-from tests.conftest import REAL_RUN
+from tests.conftest import NO_SHARED, REAL_RUN
 from tests.test_ingest_support import (
     agent,
     assert_invariants,
@@ -24,7 +24,7 @@ T0 = dt.datetime(2026, 1, 30, 17, 1, 18, tzinfo=dt.UTC)
 
 def test_real_run_loads_with_exact_counts(target, conn):
     if not REAL_RUN.is_dir():
-        pytest.skip("shared data absent")
+        pytest.skip(NO_SHARED)
     result = ingest_paths(target, [REAL_RUN])
     snap = result.snapshots[0]
     assert snap.status == "loaded"
@@ -322,14 +322,58 @@ def test_discover_orders_by_run_time(tmp_path):
     assert [s.path for s in discover([b, a])] == [a, b]
 
 
-def test_progress_reports_the_whole_bundle(tmp_path, target):
-    recs = [post(f"p{i}", "a1") for i in range(5000)]
-    path = write_bundle(tmp_path / "big.ndjson.gz", "20260130T100000Z", recs)
-    calls = []
-    ingest_paths(target, [path], progress=lambda n, total, label: calls.append((n, total, label)))
-    assert calls[0] == (0, path.stat().st_size, "20260130T100000Z")
-    assert len(calls) > 2
-    assert sum(n for n, _t, _l in calls) == path.stat().st_size
+def test_progress_reports_every_phase_of_every_run(tmp_path, target, conn):
+    """Each run reports its phases in order; reading counts uncompressed bytes and rows."""
+    import gzip
+
+    from moltctl.ingest.progress import PHASES
+
+    big = write_bundle(
+        tmp_path / "big.ndjson.gz", "20260130T100000Z", [post(f"p{i}", "a1") for i in range(5000)]
+    )
+    small = write_bundle(tmp_path / "small.ndjson", "20260130T110000Z", [post("q", "a1")])
+    events = []
+    ingest_paths(target, [small, big], progress=events.append)
+
+    assert {(e.run, e.runs, e.run_id) for e in events} == {
+        (1, 2, "20260130T100000Z"),
+        (2, 2, "20260130T110000Z"),
+    }
+    for run in (1, 2):
+        phases = [e.phase for e in events if e.run == run]
+        steps = list(dict.fromkeys(phases))  # reading reports several times
+        assert steps == [p for p in PHASES if p not in ("replace", "rolled_back")], steps
+    done = [e for e in events if e.phase == "done"]
+    assert [d.result.run_id for d in done] == ["20260130T100000Z", "20260130T110000Z"]
+    reads = [e for e in events if e.run == 1 and e.phase == "read"]
+    unzipped = len(gzip.decompress(big.read_bytes()))
+    assert reads[-1].done == reads[-1].total == unzipped > big.stat().st_size
+    assert reads[-1].rows >= 5000 + 1  # posts and the author
+    after = [e for e in events if e.run == 1 and e.phase == "commit"][0]
+    assert after.done == unzipped and after.rows == reads[-1].rows
+
+
+def test_replace_reports_removal_first(tmp_path, target):
+    path = write_bundle(tmp_path / "r.ndjson", "20260130T100000Z", [post("p", "a1")])
+    ingest_paths(target, [path])
+    events = []
+    ingest_paths(target, [path], replace=True, progress=events.append)
+    assert [e.phase for e in events][:3] == ["start", "replace", "read"]
+
+
+def test_failing_run_reports_rolled_back(tmp_path, target, conn):
+    from moltctl.ingest import InputError
+
+    good = write_bundle(tmp_path / "a.ndjson", "20260130T100000Z", [post("p", "a1")])
+    bad = write_bundle(tmp_path / "b.ndjson", "20260130T110000Z", [post("q", "a1")])
+    bad.write_text(bad.read_text() + "{not json\n")
+    events = []
+    with pytest.raises(InputError):
+        ingest_paths(target, [good, bad], progress=events.append)
+    assert [(e.run, e.phase) for e in events if e.phase in ("done", "rolled_back")] == [
+        (1, "done"),
+        (2, "rolled_back"),
+    ]
 
 
 def test_truncated_gzip_bundle_is_an_input_error(tmp_path, target, conn):

@@ -8,7 +8,7 @@ import pytest
 from moltctl import schema
 from moltctl.connection import resolve
 from moltctl.errors import MoltError
-from tests.conftest import SHARED, latest_version, scalar
+from tests.conftest import NO_SHARED, SHARED, latest_version, scalar
 
 SPEC = SHARED / "spec" / "database-schema.md"
 
@@ -35,7 +35,7 @@ CHANGED_INDEXES = {"idx_post_evals_scores", "idx_comment_evals_scores"}
 
 def spec_text() -> str:
     if not SPEC.exists():
-        pytest.skip("spec not available (../shared absent)")
+        pytest.skip(NO_SHARED)
     return SPEC.read_text()
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from moltctl import synth
 from moltctl.errors import UsageError
-from tests.conftest import API_SAMPLES, REAL_RUN
+from tests.conftest import API_SAMPLES, NO_SHARED, REAL_RUN
 
 SMALL = {"agents": 400, "posts": 100, "comments_per_post": 6, "seed": 3}
 
@@ -110,7 +110,7 @@ def _keys(obj) -> set[str]:
     return set(obj.keys())
 
 
-@pytest.mark.skipif(not API_SAMPLES.is_dir(), reason="shared API samples absent")
+@pytest.mark.skipif(not API_SAMPLES.is_dir(), reason=NO_SHARED)
 def test_api_shapes_match_the_real_samples(runs_b):
     run = runs_b[0]
     agents = _load(run / "raw" / "agents_list.json")
@@ -146,7 +146,7 @@ def test_api_shapes_match_the_real_samples(runs_b):
     assert _keys(comment["author"]) == _keys(real_comment["author"])
 
 
-@pytest.mark.skipif(not REAL_RUN.is_dir(), reason="shared real run absent")
+@pytest.mark.skipif(not REAL_RUN.is_dir(), reason=NO_SHARED)
 def test_evaluation_shapes_match_the_real_run(runs_b, tmp_path):
     real = _lines(REAL_RUN / "gold" / "evals.jsonl")[0]
     ours = _lines(runs_b[0] / "gold" / "evals.jsonl")[0]
@@ -483,3 +483,15 @@ def test_generated_runs_load_with_their_counts(tmp_path, conn, target, kw):
         assert n("comment_evaluations") == info.comment_evaluations
     current = conn.execute("SELECT count(*) FROM agents WHERE is_current").fetchone()[0]
     assert current == infos[-1].agents
+
+
+def test_on_progress_reports_each_runs_posts(tmp_path):
+    calls = []
+    synth.generate_runs(
+        tmp_path, runs=2, posts=120, agents=50, on_progress=lambda *a: calls.append(a)
+    )
+    assert calls[-1] == (2, 2, 120, 120)
+    assert (1, 2, 120, 120) in calls
+    for run in (1, 2):
+        done = [d for r, _n, d, _t in calls if r == run]
+        assert done == sorted(done) and len(done) >= 2  # along the way, not only at the end

@@ -7,7 +7,10 @@ from typing import Annotated
 import typer
 
 from moltctl import __version__
-from moltctl.cli.common import MoltGroup, state
+from moltctl.cli import helptext
+from moltctl.cli.common import MoltGroup, set_quiet, state
+
+helptext.install()
 
 app = typer.Typer(
     cls=MoltGroup,
@@ -33,24 +36,31 @@ def _root(
         str | None,
         typer.Option(
             "--dsn",
-            help="PostgreSQL connection string (URL or key=value). "
-            "Default: MOLTCTL_DSN, DATABASE_URL, POSTGRES_*, PG*, else the embedded server.",
+            help="Connection string (URL or key=value). Default: MOLTCTL_DSN, DATABASE_URL, "
+            "POSTGRES_*, PG*, else the embedded server.",
             show_default=False,
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print no messages on success.")
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Nothing on success but the data asked for; errors on stderr. "
+            "Also after the command.",
+        ),
     ] = False,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
 ) -> None:
     st = state(ctx)
     st.dsn = dsn
     st.quiet = quiet
+    set_quiet(quiet)
 
 
 def _register() -> None:

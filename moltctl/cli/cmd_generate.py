@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state
+from moltctl.cli.common import bar_console, info, state
 from moltctl.errors import UsageError
 
 
@@ -94,11 +96,11 @@ def generate(
         float, typer.Option("--hazard-rate", min=0, max=1, help="Fraction of records hit.")
     ] = 0.01,
 ) -> None:
-    """Write realistic synthetic pipeline runs: Zipf authors, comment trees, drifting profiles.
+    """Write realistic synthetic pipeline runs (no database needed).
 
-    Prints the written paths on stdout, oldest first (pipe them into ingest-file).
-
-    Needs no database; the same seed and options write the same bytes.
+    Zipf-distributed authors, comment trees, profiles that drift between runs; the same seed
+    and options write the same bytes. Prints the written paths on stdout, oldest first (pipe
+    them into ingest-file); on a terminal, a bar shows the posts written.
 
     Example: moltctl generate /tmp/runs --runs 3 --posts 100 --seed 1 --format bundle --gzip
     """
@@ -109,38 +111,85 @@ def generate(
     if names == ["all"]:
         names = list(synth.HAZARDS)
 
-    def progress(run: synth.RunInfo) -> None:
+    bar = _Bar() if not st.quiet and sys.stderr.isatty() else None
+
+    def written(run: synth.RunInfo) -> None:
         extra = ""
         if run.hazards:
             extra = ", hazards " + ", ".join(f"{k}={v}" for k, v in sorted(run.hazards.items()))
-        info(
+        line = (
             f"{run.run_id}: {run.posts} posts, {run.comments} comments, {run.agents} agents, "
-            f"{run.post_evaluations + run.comment_evaluations} evaluations{extra}",
-            quiet=st.quiet,
+            f"{run.post_evaluations + run.comment_evaluations} evaluations{extra}"
         )
+        if bar is not None:
+            bar.print(line)
+        else:
+            info(line)
 
-    paths = synth.generate_runs(
-        out_dir,
-        runs=runs,
-        agents=agents,
-        posts=posts,
-        comments_per_post=comments_per_post,
-        seed=seed,
-        start=_parse_start(start),
-        interval=dt.timedelta(hours=interval_hours),
-        fmt=fmt.value,
-        gzip=gzip,
-        dialect=dialect.value,
-        layout=layout.value,
-        new_posts_per_run=new_posts,
-        new_agents_per_run=new_agents,
-        submolts=submolts,
-        hazards=names,
-        hazard_rate=hazard_rate,
-        on_run=progress,
-    )
+    with bar or contextlib.nullcontext():
+        paths = synth.generate_runs(
+            out_dir,
+            runs=runs,
+            agents=agents,
+            posts=posts,
+            comments_per_post=comments_per_post,
+            seed=seed,
+            start=_parse_start(start),
+            interval=dt.timedelta(hours=interval_hours),
+            fmt=fmt.value,
+            gzip=gzip,
+            dialect=dialect.value,
+            layout=layout.value,
+            new_posts_per_run=new_posts,
+            new_agents_per_run=new_agents,
+            submolts=submolts,
+            hazards=names,
+            hazard_rate=hazard_rate,
+            on_run=written,
+            on_progress=bar.update if bar is not None else None,
+        )
     for path in paths:
         typer.echo(str(path))
+
+
+class _Bar:
+    """A live bar on stderr while a run's posts are written (a big run takes minutes)."""
+
+    def __init__(self):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=None),
+            MofNCompleteColumn(),
+            TextColumn("posts"),
+            TimeElapsedColumn(),
+            console=bar_console(),
+            transient=True,
+            expand=True,
+        )
+        self.task = self.progress.add_task("preparing", total=None)
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def update(self, run: int, runs: int, done: int, total: int) -> None:
+        self.progress.update(
+            self.task, description=f"writing run {run} of {runs}", completed=done, total=total
+        )
+
+    def print(self, line: str) -> None:
+        self.progress.console.print(line, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import typer
 
 from moltctl.cli.common import LockTimeoutOption, info, state, stdin_is_terminal
 from moltctl.cli.output import Format, FormatOption, render
+from moltctl.errors import MoltError
 from moltctl.locks import NO_WAIT
 
 
@@ -63,7 +64,12 @@ def purge(
 
     def ask(plan) -> bool:
         _show(plan, fmt, title="would remove")
-        return typer.confirm(f"remove everything before {plan.cutoff}?", default=False, err=True)
+        try:
+            return typer.confirm(
+                f"remove everything before {plan.cutoff}?", default=False, err=True
+            )
+        except typer.Abort:  # Ctrl-C or Ctrl-D at the question: exit 130, as shells expect
+            raise MoltError("interrupted at the question: nothing removed", exit_code=130) from None
 
     result = retention.purge(
         st.target(),
@@ -106,5 +112,7 @@ def _show(result, fmt, *, title: str) -> None:
 def register(app: typer.Typer) -> None:
     app.command("purge")(purge)
     app.command(
-        "retention-purge", help="Alias of purge.\n\nExample: moltctl retention-purge --days 90"
+        "retention-purge",
+        hidden=True,
+        help="Alias of purge.\n\nExample: moltctl retention-purge --days 90",
     )(purge)

@@ -49,6 +49,8 @@ def refresh_views(
         for r in results
     ]
     failed = [r for r in results if not r.ok]
+    if st.quiet and not failed:
+        return  # a report, not data: nothing on success under --quiet (cron)
     if fmt != Format.table or failed:
         render(rows, fmt, title="refresh-views")
     else:

@@ -105,5 +105,7 @@ def migrate_status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
-    app.command("init-schema", help="Alias of init.\n\nExample: moltctl init-schema")(init)
+    app.command("init-schema", hidden=True, help="Alias of init.\n\nExample: moltctl init-schema")(
+        init
+    )
     app.add_typer(migrate_app, name="migrate")

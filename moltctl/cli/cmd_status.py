@@ -9,7 +9,11 @@ from moltctl.cli.output import Format, FormatOption, render, to_json
 
 
 def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
-    """Server, connection (password hidden), schema version, row counts, latest snapshot, views.
+    """Server, connection, schema version, row counts, latest snapshot, failed runs.
+
+    Also the materialized views and the partitions; the password is shown as ***. Failed runs
+    are listed apart, with the first line of their error and how to retry them (never as the
+    latest snapshot).
 
     Example: moltctl status --format json
     """
@@ -38,10 +42,21 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
         render(info["tables"], fmt, title="tables")
     if info["views"]:
         render(info["views"], fmt, title="materialized views")
+    failed = info.get("failed_runs") or []
+    if failed:
+        # the run id names the run's time; the table keeps to what fits a terminal
+        render(
+            failed, fmt, title="failed runs (not loaded)", columns=["run_id", "failed_at", "error"]
+        )
     for section in info.get("sections", []):
         render(section["rows"], fmt, title=section["title"])
     for message in info.get("warnings", []):
         warn(message)
+    if failed:
+        warn(
+            f"{len(failed)} run(s) failed to load (listed above): fix the input, then retry "
+            "with moltctl ingest-file --replace PATH (the run directory or bundle)"
+        )
     if not info["initialized"]:
         warn("the database is not initialized: run moltctl init")
 

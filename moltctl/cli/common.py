@@ -34,7 +34,7 @@ class State:
             from moltctl.connection import ensure_started, resolve
 
             target = ensure_started(resolve(self.dsn))
-            if target.announce:
+            if target.announce:  # only when this run started the server
                 info(target.announce, quiet=self.quiet)
             self._target = target
         return self._target
@@ -53,14 +53,38 @@ def _stderr_console():
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def info(message: str, *, quiet: bool = False) -> None:
-    """A message for people: stderr, coloured only on a terminal."""
-    if not quiet:
+# --quiet of the running invocation (set by the root callback, which every invocation runs)
+_QUIET = [False]
+
+
+def set_quiet(quiet: bool) -> None:
+    _QUIET[0] = quiet
+
+
+def _quiet() -> bool:
+    return _QUIET[0]
+
+
+def bar_console():
+    """A console for a live progress bar on stderr, two columns short of the terminal: after a
+    full-width line the "^C" the terminal echoes wraps, and the cleared bar leaves a line."""
+    width = _stderr_console().width
+    from rich.console import Console
+
+    return Console(stderr=True, width=max(40, width - 2))
+
+
+def info(message: str, *, quiet: bool | None = None) -> None:
+    """A message for people: stderr, coloured only on a terminal; none under --quiet unless
+    ``quiet=False`` says it must be seen."""
+    if not (_quiet() if quiet is None else quiet):
         _stderr_console().print(message, markup=False)
 
 
 def warn(message: str) -> None:
-    _stderr_console().print(f"warning: {message}", style="yellow", markup=False)
+    """A warning on stderr; --quiet (cron) keeps it out: it prints only errors."""
+    if not _quiet():
+        _stderr_console().print(f"warning: {message}", style="yellow", markup=False)
 
 
 def error_line(message: str, hint: str | None = None) -> None:
@@ -79,8 +103,26 @@ def _scrub(ctx_obj, text: str) -> str:
     return redact(text)
 
 
+QUIET = ("-q", "--quiet")
+
+
 class MoltGroup(TyperGroup):
-    """Turns expected failures into one line on stderr and an exit code, in one place."""
+    """Turns expected failures into one line on stderr and an exit code, in one place; lists
+    the commands in workflow order; takes -q/--quiet after the command too."""
+
+    def list_commands(self, ctx) -> list[str]:
+        from moltctl.cli.helptext import ordered
+
+        return ordered(super().list_commands(ctx))
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        set_quiet(False)  # until the root callback says otherwise: one invocation's setting
+        # -q is global: `moltctl status -q` means `moltctl -q status` (up to a `--`)
+        end = args.index("--") if "--" in args else len(args)
+        head = [a for a in args[:end] if a not in QUIET]
+        if len(head) < end:
+            args = ["--quiet", *head, *args[end:]]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:

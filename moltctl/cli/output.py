@@ -40,9 +40,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    # nested values too (status's latest snapshot, failed runs): ISO times, not str()
+    plain = _plain(value)
+    return str(value) if plain is value else plain
+
+
 def to_json(rows: list[dict]) -> str:
     return json.dumps(
-        [{k: _plain(v) for k, v in r.items()} for r in rows], ensure_ascii=False, default=str
+        [{k: _plain(v) for k, v in r.items()} for r in rows],
+        ensure_ascii=False,
+        default=_json_default,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from moltctl import locks, migrations, partitions, sqlfiles
 from moltctl.errors import MoltError, first_line
 from moltctl.ingest import records as rec
 from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.progress import Progress, ProgressFn, Reporter
 from moltctl.ingest.readers import Source, discover
 
 # transaction-level lock serializing the SCD2 step of concurrent ingests
@@ -61,9 +61,6 @@ COPY_TARGETS = {
     "evals": ("stg_evals", ("is_post", "item_id", "author_handle", "scores")),
 }
 STAGED = {"agents", "submolts", "posts", "comments"}
-
-# progress(bytes_done_since_last_call, total_bytes, label)
-ProgressFn = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -217,6 +214,11 @@ class CopySink(rec.Sink):
             self.queue.put(None)
             self.thread.join()
 
+    @property
+    def rows(self) -> int:
+        """Rows staged so far (copied or waiting in a buffer)."""
+        return sum(self.counts.values()) + sum(len(b) for b in self.buffers.values())
+
     def finish(self) -> None:
         """Flush everything, wait for the writer, raise its error if it had one."""
         for table in self.buffers:
@@ -257,7 +259,7 @@ def _remove_snapshot(conn, sid, t: dt.datetime) -> None:
     _exec(conn, sqlfiles.render("ingest/snapshot_delete.sql"), {"sid": sid})
 
 
-def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> SnapshotResult:
+def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -> SnapshotResult:
     t = src.created_at
     res = SnapshotResult(src.run_id, str(src.path), t, "loaded", warnings=warns)
     row = _exec(conn, sqlfiles.render("ingest/snapshot_find.sql"), {"run_id": src.run_id})
@@ -267,6 +269,8 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
         if status == "completed" and not replace:
             res.status = "already loaded"
             return res
+        if status == "completed":  # a loaded copy goes (a failed run's row: nothing to say)
+            report.phase("replace")
         _remove_snapshot(conn, old_id, old_t)
         if status == "completed":
             res.status = "replaced"
@@ -290,18 +294,16 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
         clock = now
 
     sink = CopySink(conn, sid, t)
-    label = f"{src.run_id}"
+    report.count_rows = lambda: sink.rows
+    report.phase("read")
     try:
-        if progress:
-            progress(0, src.size, label)
-            src.feed(sink, warns, lambda n: progress(n, src.size, label))
-        else:
-            src.feed(sink, warns)
+        src.feed(sink, warns, report.read if report.fn else None)
         sink.finish()
     finally:
         sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches
     _exec(conn, sqlfiles.render("ingest/staging_analyze.sql"))
     lap("parse_copy")
+    report.phase("posts_comments")
 
     params = {"sid": sid, "t": t}
     posts = _exec(
@@ -315,6 +317,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
         params,
     ).rowcount
     lap("posts_comments")
+    report.phase("scd2")
 
     # SCD2: one ingest at a time from here to commit
     _exec(conn, sqlfiles.render("ingest/xact_lock.sql"), {"key": SCD2_LOCK})
@@ -334,11 +337,13 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
             versions[e["table"]] += _rebuild(conn, e, t, sid=sid)
             _exec(conn, sqlfiles.render("ingest/rc_ids_drop.sql"))
     lap("scd2")
+    report.phase("score_history")
 
     history = _exec(
         conn, sqlfiles.render("ingest/score_history.sql.j2", dims=_score_dims(conn)), params
     ).rowcount
     lap("score_history")
+    report.phase("commit")
     _exec(
         conn,
         sqlfiles.render("ingest/snapshot_complete.sql"),
@@ -391,8 +396,26 @@ def load_source(
     replace: bool = False,
     strict: bool = False,
     progress: ProgressFn | None = None,
+    run: int = 1,
+    runs: int = 1,
 ) -> SnapshotResult:
-    """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock)."""
+    """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock).
+
+    ``progress`` gets a ``Progress`` event per phase (run ``run`` of ``runs``); the last is
+    "done" (with the result) or "rolled_back" (then the error propagates).
+    """
+    report = Reporter(progress, src.run_id, run, runs, src.size)
+    report.phase("start")
+    try:
+        res = _load_source(target, src, replace, strict, report)
+    except BaseException:  # an interrupt too: the transaction was rolled back
+        report.phase("rolled_back")
+        raise
+    report.phase("done", res)
+    return res
+
+
+def _load_source(target, src: Source, replace: bool, strict: bool, report) -> SnapshotResult:
     import psycopg
 
     from moltctl.connection import connect
@@ -408,7 +431,7 @@ def load_source(
             pass  # a missing monthly partition is not fatal: the default one takes the rows
         try:
             with conn.transaction():
-                res = _load(conn, src, replace, warns, progress)
+                res = _load(conn, src, replace, warns, report)
         except MoltError as exc:
             _record_failure(target, src, exc.message, started)
             raise
@@ -434,7 +457,8 @@ def ingest_paths(
     Holds the MAINTENANCE lock in shared mode (ingests run side by side; purge and
     create-partition wait). Raises MoltError before loading anything unless the schema is
     current (``migrations.require_current``); InputError (bad input, nothing of that snapshot
-    loaded) or MoltError; snapshots before the failing one stay loaded.
+    loaded) or MoltError; snapshots before the failing one stay loaded. ``progress`` gets a
+    ``Progress`` event per run and phase (``moltctl.ingest.progress``).
     """
     clock = time.perf_counter()
     sources = discover(paths)
@@ -443,9 +467,17 @@ def ingest_paths(
         target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout, shared=True
     ) as lock_conn:
         migrations.require_current(lock_conn)  # once, before anything is written
-        for src in sources:
+        for run, src in enumerate(sources, 1):
             result.snapshots.append(
-                load_source(target, src, replace=replace, strict=strict, progress=progress)
+                load_source(
+                    target,
+                    src,
+                    replace=replace,
+                    strict=strict,
+                    progress=progress,
+                    run=run,
+                    runs=len(sources),
+                )
             )
     result.seconds = time.perf_counter() - clock
     return result
@@ -454,6 +486,7 @@ def ingest_paths(
 __all__ = [
     "IngestResult",
     "InputError",
+    "Progress",
     "SnapshotResult",
     "ingest_paths",
     "load_source",

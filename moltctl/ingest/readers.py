@@ -167,7 +167,21 @@ def _bundle_source(path: Path) -> Source:
     stats = head.get("site_stats") or {}
     if not isinstance(stats, dict):
         raise InputError(f"{where}: field 'site_stats': expected an object")
-    return Source(path, "bundle", run_id, created, dict(stats), path.stat().st_size)
+    return Source(path, "bundle", run_id, created, dict(stats), _bundle_size(path))
+
+
+def _bundle_size(path: Path) -> int:
+    """Bytes a bundle holds uncompressed: for gzip, the trailer's size (mod 2**32, so raised
+    to at least the compressed size); progress counts uncompressed bytes."""
+    size = path.stat().st_size
+    if path.suffix != ".gz" or size < 18:
+        return size
+    with path.open("rb") as fh:
+        fh.seek(-4, 2)
+        isize = int.from_bytes(fh.read(4), "little")
+    while isize < size:
+        isize += 1 << 32
+    return isize
 
 
 def discover(paths: list[str | Path]) -> list[Source]:
@@ -331,17 +345,17 @@ def _feed_run(src: Source, sink, warns: Warnings, progress) -> None:
 
 def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> None:
     raw, stream = _open_bundle(src.path)
-    last = 0
+    done = last = 0  # uncompressed bytes read, and reported
     with raw:
         started = False
         lineno = 0
         try:
             for line in stream:
                 lineno += 1
+                done += len(line)
                 if progress and lineno % 2048 == 0:
-                    pos = raw.tell()
-                    progress(pos - last)
-                    last = pos
+                    progress(done - last)
+                    last = done
                 if not line.strip():
                     continue
                 if not started:
@@ -365,4 +379,4 @@ def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> None:
                 f"{src.path}: line {lineno}: cannot read ({exc}; truncated file?)"
             ) from None
     if progress:
-        progress(max(0, src.size - last))
+        progress(done - last)

@@ -38,6 +38,7 @@ def generate_runs(
     zipf_s: float = 1.0,
     jitter_seconds: int = 120,
     on_run: Callable[[RunInfo], None] | None = None,
+    on_progress: Callable[[int, int, int, int], None] | None = None,
 ) -> list[Path]:
     """Write ``runs`` consecutive pulls into ``out_dir``; return their paths in time order.
 
@@ -58,7 +59,8 @@ def generate_runs(
     run), ``submolts`` submolts. ``dialect``: "api" (API-shaped records), "extracted" (the
     pipeline extractors' form) or "mixed" (per file for directories, per record for bundles).
     ``hazards``: any of HAZARDS, injected into ``hazard_rate`` of posts/comments/evaluations.
-    ``on_run`` is called with a ``RunInfo`` (counts) after each run is written.
+    ``on_run`` is called with a ``RunInfo`` (counts) after each run is written;
+    ``on_progress(run, runs, posts_written, posts)`` as a run's posts are written (run from 1).
     """
     cfg = check_config(
         runs=runs,
@@ -85,6 +87,8 @@ def generate_runs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     world = World(cfg)
+    if on_progress is not None:
+        world.on_post = lambda r, done, total: on_progress(r + 1, cfg.runs, done, total)
     base = cfg.start.timestamp()
     step = cfg.interval.total_seconds()
     jitter = max(0, min(cfg.jitter_seconds, int(step / 2)))

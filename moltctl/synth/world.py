@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from moltctl.synth.config import Config
@@ -101,6 +101,7 @@ class World:
         self.submolt_cum = zipf_cum(max(cfg.submolts, 1), 1.2)
         self.run_times: list[float] = []
         self._blocks: dict[int, list[int]] = {}
+        self.on_post: Callable[[int, int, int], None] | None = None  # (run, done, posts)
 
     # ---- agents and submolts
 
@@ -320,10 +321,13 @@ class Observed:
 
 
 def observed_posts(world: World, r: int, t: float) -> Iterator[Observed]:
-    for g in world.window(r):
+    window = world.window(r)
+    for i, g in enumerate(window, 1):
         p = world.post(g)
         n = bisect.bisect_right([c.created for c in p.comments], t)
         yield Observed(p, n)
+        if world.on_post is not None and (i % 50 == 0 or i == len(window)):
+            world.on_post(r, i, len(window))
 
 
 def comment_total(world: World, r: int, t: float) -> int:
