@@ -105,7 +105,7 @@ def _build(tpl):
             "--format",
             "-f",
             metavar="FORMAT",
-            help=f"{FORMAT_HELP} [default: {default_fmt.value}]",
+            help=f"{FORMAT_HELP} (default: {default_fmt.value})",
             show_default=False,
         ),
     ]
