@@ -215,6 +215,8 @@ def parse_header(text: str) -> dict:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         where = f"line {first_line_no + mark.line}: " if mark is not None else ""
+        if "mapping values are not allowed" in problem:
+            problem += " (quote a value that contains ': ')"
         raise ValueError(f"{where}header is not valid YAML: {problem}") from None
     if meta is None:
         meta = {}

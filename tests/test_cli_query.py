@@ -327,6 +327,12 @@ def test_broken_user_template_is_one_line(q, tmp_path):
     result = q("--templates", str(tmp_path), "list")
     assert result.exit_code == 1
     assert "unknown header key(s): what" in result.stderr.splitlines()[0]
+    (tmp_path / "bad.sql.j2").write_text("{#\ndescription: x\n  bad: [\n#}\nSELECT 1\n")
+    result = q("--templates", str(tmp_path), "list")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: query template {tmp_path / 'bad.sql.j2'}: line 3: ")
+    assert "header is not valid YAML" in first
 
 
 def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
