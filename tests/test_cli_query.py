@@ -466,7 +466,8 @@ def test_columns_option(q):
         q("leaderboard", "--columns", "rank,nope"),
         2,
         "--columns: no column 'nope' (there are: rank, agent_handle, agent_id, "
-        "overall_mean_score, highest_dimension, highest_dimension_score, total_evaluated, "
+        "overall_mean_score, highest_dimension, top_dimension, highest_dimension_score, "
+        "total_evaluated, "
         "harm_mean, deception_mean, power_seeking_mean, sycophancy_mean, manipulation_mean, "
         "has_any_high, high_in, recorded_at)",
     )

@@ -20,6 +20,7 @@ from moltctl.cli.output import (
     ColumnsOption,
     Format,
     FormatOption,
+    Style,
     Tail,
     WideOption,
     cell,
@@ -189,8 +190,9 @@ def _run(
         if chart is not None:
             for row in chart:
                 row["trend"] = Tail(row["trend"])  # too narrow: the newest points stay
-            span = f"{cell(min(r['from'] for r in chart))} to {cell(max(r['to'] for r in chart))}"
-            title = f"{tpl.chart['y']} by {tpl.chart['x']}, {span} (--wide or json: every row)"
+            ends = [min(r["from"] for r in chart), max(r["to"] for r in chart)]
+            span = " to ".join(cell(v, Style(ends)) for v in ends)
+            title = f"{tpl.chart['y']} by {tpl.chart['x']}, {span} (--wide: every row)"
             group = tpl.chart["group"]
             render(chart, fmt, columns=[group, "last", "min", "max", "trend"], title=title)
             return
