@@ -1,10 +1,13 @@
 """Canned analyses: ``sql_templates/queries/NAME.sql.j2`` plus user directories of the same kind.
 
-Each template starts with a header in a Jinja comment (so it never reaches the SQL)::
+Each template starts with a header, YAML in a Jinja comment (so it never reaches the SQL)::
 
     {#
     description: What the query answers (one line).
     limit: 50                       # default --limit (omit: all rows)
+    format: table                   # or records: the default --format for people
+    columns: [rank, agent_handle]   # the table's default columns ("{param}" fills a value)
+    labels: {agent_handle: handle}  # table headers
     params:
       - name: agent                 # becomes --agent
         type: text                  # int | float | timestamp | text | choice | bool
@@ -19,11 +22,11 @@ Each template starts with a header in a Jinja comment (so it never reaches the S
       y: avg_score
     #}
 
-(the header may also be a JSON object). Safe by construction: every value is validated by its
-type, then bound as ``%(name)s``; the template sees only ``given.<name>`` (was it set),
-``values.<name>`` (comparable, e.g. ``values.min_score >= 7``, but refusing to render as text),
-``ref.<name>`` (the registry row of a registry choice, e.g. the dimension, for identifiers
-through the ``ident`` / ``literal`` filters) and ``dimensions`` (the registry).
+(JSON is YAML too; docs/queries.md has the whole format). Safe by construction: every value
+is validated by its type, then bound as ``%(name)s``; the template sees only ``given.<name>``
+(was it set), ``values.<name>`` (comparable, e.g. ``values.min_score >= 7``, but refusing to
+render as text), ``ref.<name>`` (the registry row of a registry choice, e.g. the dimension, for
+identifiers through the ``ident`` / ``literal`` filters) and ``dimensions`` (the registry).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from moltctl import migrations, sqlfiles
 from moltctl.errors import MoltError, UsageError, first_line
@@ -203,8 +208,6 @@ def load(path: Path, *, builtin: bool = False) -> QueryTemplate:
 def parse_header(text: str) -> dict:
     """The header mapping of a template: the YAML (or JSON, a subset of it) in the first
     ``{# ... #}`` comment. A syntax error names the line of the file."""
-    import yaml
-
     m = re.match(r"\s*\{#(.*?)#\}", text, re.S)
     if not m:
         raise ValueError("no header: the file must start with a {# ... #} comment")
