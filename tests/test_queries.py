@@ -140,11 +140,11 @@ def test_header_errors(tmp_path, header, message):
         # the error names the line of the file (the header starts on line 2 here)
         (
             "description: ok\nparams:\n  - name: a\n   type: int",
-            r"bad\.sql\.j2: line 6: header is not valid YAML: expected <block end>",
+            r"bad\.sql\.j2: line 6: header is not valid YAML: \S",
         ),
         (
             "description: one: two",
-            r"line 3: header is not valid YAML: mapping values are not allowed here "
+            r"line 3: header is not valid YAML: mapping values are not allowed .*"
             r"\(quote a value that contains ': '\)",
         ),
         ("- just\n- a list", "header must be a mapping"),
