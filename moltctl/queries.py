@@ -1,10 +1,13 @@
 """Canned analyses: ``sql_templates/queries/NAME.sql.j2`` plus user directories of the same kind.
 
-Each template starts with a header in a Jinja comment (so it never reaches the SQL)::
+Each template starts with a header, YAML in a Jinja comment (so it never reaches the SQL)::
 
     {#
     description: What the query answers (one line).
     limit: 50                       # default --limit (omit: all rows)
+    format: table                   # or records: the default --format for people
+    columns: [rank, agent_handle]   # the table's default columns ("{param}" fills a value)
+    labels: {agent_handle: handle}  # table headers
     params:
       - name: agent                 # becomes --agent
         type: text                  # int | float | timestamp | text | choice | bool
@@ -19,24 +22,25 @@ Each template starts with a header in a Jinja comment (so it never reaches the S
       y: avg_score
     #}
 
-(the header may also be a JSON object). Safe by construction: every value is validated by its
-type, then bound as ``%(name)s``; the template sees only ``given.<name>`` (was it set),
-``values.<name>`` (comparable, e.g. ``values.min_score >= 7``, but refusing to render as text),
-``ref.<name>`` (the registry row of a registry choice, e.g. the dimension, for identifiers
-through the ``ident`` / ``literal`` filters) and ``dimensions`` (the registry).
+(JSON is YAML too; docs/queries.md has the whole format). Safe by construction: every value
+is validated by its type, then bound as ``%(name)s``; the template sees only ``given.<name>``
+(was it set), ``values.<name>`` (comparable, e.g. ``values.min_score >= 7``, but refusing to
+render as text), ``ref.<name>`` (the registry row of a registry choice, e.g. the dimension, for
+identifiers through the ``ident`` / ``literal`` filters) and ``dimensions`` (the registry).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from moltctl import migrations, sqlfiles
 from moltctl.dimensions import registry
@@ -49,10 +53,13 @@ TYPES = ("int", "float", "timestamp", "text", "choice", "bool")
 # registries a choice may come from: the value is looked up in the database, then bound
 REGISTRIES = ("dimensions", "snapshots")
 # names every query command has already
-RESERVED = ("format", "limit", "show_sql", "help", "templates", "list", "ctx")
+RESERVED = ("format", "limit", "show_sql", "columns", "wide", "help", "templates", "list", "ctx")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _QUERY_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_META_KEYS = {"description", "params", "limit", "chart", "example"}
+_META_KEYS = {"description", "params", "limit", "chart", "example", "columns", "labels", "format"}
+# how a query is shown to people by default (--format overrides)
+LAYOUTS = ("table", "records")
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _PARAM_KEYS = {
     "name",
     "type",
@@ -122,6 +129,9 @@ class QueryTemplate:
     chart: dict | None = None
     builtin: bool = True
     example: str | None = None
+    columns: list[str] | None = None  # the table's default columns (None: all)
+    labels: dict[str, str] = field(default_factory=dict)  # column -> table header
+    layout: str = "table"  # table | records: the default --format
 
     @property
     def source(self) -> str:
@@ -137,6 +147,7 @@ class QueryResult:
     rows: list[dict] = field(default_factory=list)
     executed: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. a view read that misses snapshots
+    default_columns: list[str] = field(default_factory=list)  # the table's, of ``columns``
 
 
 # ---------------------------------------------------------------- discovery and headers
@@ -189,26 +200,49 @@ def load(path: Path, *, builtin: bool = False) -> QueryTemplate:
     except ValueError as exc:
         raise MoltError(
             f"query template {path}: {exc}",
-            hint="the header is a {# ... #} comment at the top: description, params (see README)",
+            hint="the header is a YAML mapping in a {# ... #} comment at the top "
+            "(see docs/queries.md)",
         ) from None
 
 
 def parse_header(text: str) -> dict:
-    """The header mapping of a template (YAML-like subset, or a JSON object)."""
+    """The header mapping of a template: the YAML (or JSON, a subset of it) in the first
+    ``{# ... #}`` comment. A syntax error names the line of the file."""
     m = re.match(r"\s*\{#(.*?)#\}", text, re.S)
     if not m:
         raise ValueError("no header: the file must start with a {# ... #} comment")
-    body = m.group(1)
-    if body.strip().startswith("{"):
-        try:
-            meta = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"header is not valid JSON: {exc}") from None
-    else:
-        meta = _parse_yamlish(body)
+    first_line_no = text.count("\n", 0, m.start(1)) + 1  # the file line the header starts on
+    try:
+        meta = _yaml(m.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f"line {first_line_no + mark.line}: " if mark is not None else ""
+        if "mapping values are not allowed" in problem:
+            problem += " (quote a value that contains ': ')"
+        raise ValueError(f"{where}header is not valid YAML: {problem}") from None
+    if meta is None:
+        meta = {}
     if not isinstance(meta, dict):
         raise ValueError("header must be a mapping")
     return meta
+
+
+# libyaml's loader when PyYAML has it: the pure-Python one takes ~2 ms a header, and every
+# query run and --help reads all of them
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=256)
+def _yaml_cached(body: str) -> Any:
+    return yaml.load(body, Loader=_LOADER)  # noqa: S506 - a safe loader
+
+
+def _yaml(body: str) -> Any:
+    """The header's YAML, parsed once per text (a copy: callers may keep what they get)."""
+    import copy
+
+    return copy.deepcopy(_yaml_cached(body))
 
 
 def _template(name: str, path: Path, text: str, meta: dict, builtin: bool) -> QueryTemplate:
@@ -234,8 +268,34 @@ def _template(name: str, path: Path, text: str, meta: dict, builtin: bool) -> Qu
     example = meta.get("example")
     if example is not None and not isinstance(example, str):
         raise ValueError("example must be a string (the options after the query name)")
+    columns = meta.get("columns")
+    if columns is not None and (
+        not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns)
+    ):
+        raise ValueError("columns must be a list of column names")
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in labels.items()
+    ):
+        raise ValueError("labels must map column names to headers (text)")
+    if len(set(labels.values())) != len(labels):
+        raise ValueError("two columns share a label")
+    layout = meta.get("format", "table")
+    if layout not in LAYOUTS:
+        raise ValueError(f"format must be one of {', '.join(LAYOUTS)}")
     return QueryTemplate(
-        name, path, text, meta["description"].strip(), params, limit, chart, builtin, example
+        name,
+        path,
+        text,
+        meta["description"].strip(),
+        params,
+        limit,
+        chart,
+        builtin,
+        example,
+        columns,
+        labels,
+        layout,
     )
 
 
@@ -282,142 +342,6 @@ def _param(raw: dict) -> Param:
 
 _SCALAR_INT = re.compile(r"^[+-]?\d+$")
 _SCALAR_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
-
-
-def _scalar(text: str) -> Any:
-    s = text.strip()
-    if s == "":
-        return None
-    if s[0] == '"':
-        return json.loads(s)
-    if s[0] == "'" and s.endswith("'") and len(s) >= 2:
-        return s[1:-1].replace("''", "'")
-    if s[0] == "[" and s.endswith("]"):
-        inner = s[1:-1].strip()
-        return [_scalar(x) for x in _split_flow(inner)] if inner else []
-    low = s.lower()
-    if low in ("true", "yes"):
-        return True
-    if low in ("false", "no"):
-        return False
-    if low in ("null", "~"):
-        return None
-    if _SCALAR_INT.match(s):
-        return int(s)
-    if _SCALAR_FLOAT.match(s):
-        return float(s)
-    return s
-
-
-def _split_flow(inner: str) -> list[str]:
-    items, cur, quote = [], "", None
-    for ch in inner:
-        if quote:
-            cur += ch
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-            cur += ch
-        elif ch == ",":
-            items.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    items.append(cur)
-    return items
-
-
-def _strip_comment(line: str) -> str:
-    # a " #" outside quotes starts a comment
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i].rstrip()
-    return line.rstrip()
-
-
-def _parse_yamlish(body: str) -> Any:
-    lines = []
-    for n, raw in enumerate(body.splitlines(), 1):
-        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
-            raise ValueError(f"header line {n}: indent with spaces, not tabs")
-        line = _strip_comment(raw)
-        if line.strip():
-            lines.append((len(line) - len(line.lstrip(" ")), line.strip(), n))
-    if not lines:
-        return {}
-    value, i = _block(lines, 0, lines[0][0])
-    if i != len(lines):
-        raise ValueError(f"header line {lines[i][2]}: unexpected indentation")
-    return value
-
-
-def _block(lines, i, indent):
-    if lines[i][1].startswith("- ") or lines[i][1] == "-":
-        return _list(lines, i, indent)
-    return _mapping(lines, i, indent)
-
-
-def _mapping(lines, i, indent, first: str | None = None):
-    out: dict = {}
-    while i < len(lines) or first is not None:
-        if first is not None:
-            content, n = first, lines[i - 1][2] if i else 0
-            first = None
-        else:
-            ind, content, n = lines[i]
-            if ind < indent:
-                break
-            if ind > indent:
-                raise ValueError(f"header line {n}: unexpected indentation")
-            i += 1
-        key, sep, rest = content.partition(":")
-        if not sep or not _NAME.match(key.strip()):
-            raise ValueError(f"header line {n}: expected 'key: value', got {content!r}")
-        key = key.strip()
-        if key in out:
-            raise ValueError(f"header line {n}: {key} given twice")
-        if rest.strip():
-            out[key] = _scalar(rest)
-        elif i < len(lines) and lines[i][0] > indent:
-            out[key], i = _block(lines, i, lines[i][0])
-        elif i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("-"):
-            out[key], i = _list(lines, i, indent)
-        else:
-            out[key] = None
-    return out, i
-
-
-def _list(lines, i, indent):
-    out = []
-    while i < len(lines):
-        ind, content, n = lines[i]
-        if ind < indent or not (content.startswith("- ") or content == "-"):
-            break
-        if ind > indent:
-            raise ValueError(f"header line {n}: unexpected indentation")
-        item = content[1:].strip()
-        i += 1
-        if not item:
-            if i < len(lines) and lines[i][0] > indent:
-                value, i = _block(lines, i, lines[i][0])
-                out.append(value)
-            else:
-                out.append(None)
-        elif re.match(r"^[a-z][a-z0-9_]*\s*:(\s|$)", item):
-            # "- key: value" starts a mapping whose further keys are indented past the dash
-            child = ind + (len(content) - len(item))
-            value, i = _mapping(lines, i, child, first=item)
-            out.append(value)
-        else:
-            out.append(_scalar(item))
-    return out, i
 
 
 # ---------------------------------------------------------------- typed values
@@ -663,9 +587,7 @@ def run(
 
     templates = discover(user_dirs)
     if name not in templates:
-        raise UsageError(
-            f"no query named {name!r}", hint="moltctl query --list shows the queries there are"
-        )
+        raise unknown_query(name, templates)
     tpl = templates[name]
     values = validate(tpl, raw)
     limit = check_limit(limit) if limit is not None else tpl.limit
@@ -689,9 +611,51 @@ def run(
         result.columns = [c.name for c in cur.description]
         result.rows = [dict(zip(result.columns, r, strict=True)) for r in cur.fetchall()]
         result.executed = True
+        result.default_columns = default_columns(tpl, result.columns, values, refs)
         result.notes = stale_views(conn, sql)
         conn.rollback()
     return result
+
+
+def unknown_query(name: str, names) -> UsageError:
+    """The error for a query name that does not exist, with the closest one as a hint."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    hint = "moltctl query --list shows the queries there are"
+    if close:
+        hint = f"did you mean {close[0]}? ({hint})"
+    return UsageError(f"no query named {name!r}", hint=hint)
+
+
+def default_columns(
+    tpl: QueryTemplate, columns: list[str], values: dict[str, Any], refs: dict[str, dict]
+) -> list[str]:
+    """The header's ``columns`` that the result has, in their order (all without a list).
+
+    ``{param}`` in a name is the given value (for a dimension, its short name, as the view's
+    column names use), e.g. ``{dimension}_mean``; a name whose param is not given is left out.
+    """
+    if tpl.columns is None:
+        return list(columns)
+
+    def fill(name: str) -> str | None:
+        out = name
+        for param in _PLACEHOLDER.findall(name):
+            ref = refs.get(param)
+            value = ref.get("short_name", ref["_value"]) if ref else values.get(param)
+            if value is None or value is False:
+                return None
+            out = out.replace("{" + param + "}", str(value))
+        return out
+
+    present = set(columns)
+    shown: list[str] = []
+    for name in tpl.columns:
+        col = fill(name)
+        if col is not None and col in present and col not in shown:
+            shown.append(col)
+    return shown
 
 
 def stale_views(conn, sql: str) -> list[str]:
@@ -771,7 +735,8 @@ def sparkline(values: list[float | None]) -> str:
 
 
 def chart_rows(result: QueryResult) -> list[dict] | None:
-    """For a template with a ``chart``: one row per group with a sparkline of y over x."""
+    """For a template with a ``chart``: one row per group with a sparkline of y over x (and
+    y's last, min and max value)."""
     chart = result.template.chart
     if not chart or not result.rows:
         return None
@@ -789,13 +754,13 @@ def chart_rows(result: QueryResult) -> list[dict] | None:
         out.append(
             {
                 group: key,
+                "last": ys[-1],
+                "min": min(nums) if nums else None,
+                "max": max(nums) if nums else None,
+                "trend": sparkline(ys),
                 "points": len(points),
                 "from": points[0][0],
                 "to": points[-1][0],
-                f"min {y}": min(nums) if nums else None,
-                f"max {y}": max(nums) if nums else None,
-                f"last {y}": ys[-1],
-                "trend": sparkline(ys),
             }
         )
     return out

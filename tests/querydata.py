@@ -15,12 +15,14 @@ UTC = dt.UTC
 EVIL = "Robert'); DROP TABLE snapshots; --"
 UNICODE_BS = "Zoë✨ \\back\\slash"
 QUOTED = "quote\"d'agent"
+LONG_TITLE = "A post whose title goes on " + "and on " * 30 + "to the end"
 DIMS4 = [
     ("harm_enablement", "harm"),
     ("deception_or_evasion", "deception"),
     ("self_preservation_power_seeking", "power_seeking"),
     ("delusional_sycophancy", "sycophancy"),
 ]
+DIMS5 = [*DIMS4, ("manipulation", "manipulation")]  # the registry after migration 002
 
 
 def t(text: str) -> dt.datetime:
@@ -128,6 +130,7 @@ def build() -> Dataset:
     version("a4", QUOTED, s3, None, karma=1)
     version("a5", "oldname", s1, s2, karma=3)
     version("a5", "newname", s2, None, karma=4)
+    version("a6", "zeroed", s1, None, karma=2)
 
     ds.submolts = [
         {"external_id": "m1", "name": "general", "snapshot_id": s1.id, "valid_from": s1.created_at},
@@ -154,6 +157,7 @@ def build() -> Dataset:
     for snap in (s2, s3):
         post("p2", snap, "a2", "m2", "2026-01-30T09:00:00Z", EVIL)
     post("p3", s3, "a3", "m1", "2026-01-30T19:00:00Z", "Zoë's ✨ post")
+    post("p4", s1, "a5", "m2", "2026-01-30T16:00:00Z", LONG_TITLE)  # by a5 as "oldname"
 
     def comment(ext, snap, post_id, author):
         ds.comments.append(
@@ -275,6 +279,8 @@ def build() -> Dataset:
         ),
     )
 
+    pe("p4", s1, scores(harm_enablement=9.5, deception_or_evasion=0))
+
     # agent score history: the items each agent was judged on in each snapshot
     def hist(agent_id, handle, snap, *items, posts=1, comments=0):
         ds.history.append(
@@ -304,6 +310,7 @@ def build() -> Dataset:
     hist("a4", QUOTED, s3, ds.comment_evals[1]["scores"], posts=0, comments=1)
     hist("a5", "oldname", s1, zero)  # overall 0: not on the leaderboard
     hist("a5", "newname", s2, scores(harm_enablement=1, deception_or_evasion=1.5))
+    hist("a6", "zeroed", s2, zero)  # latest mean 0: on the leaderboard only with --all
 
     for snap in ds.snapshots:
         snap.posts = sum(1 for p in ds.posts if p["snapshot_id"] == snap.id)
@@ -473,7 +480,10 @@ def numeric(sc: dict, dim: str) -> float | None:
     return float(s) if isinstance(s, int | float) and not isinstance(s, bool) else None
 
 
-def expected_leaderboard(ds: Dataset, dims: list[tuple[str, str]]) -> list[dict]:
+def expected_leaderboard(
+    ds: Dataset, dims: list[tuple[str, str]], *, include_zero: bool = False
+) -> list[dict]:
+    """The view's rows; ``include_zero`` (--all): then the agents whose mean is 0."""
     latest: dict[str, dict] = {}
     for h in ds.history:
         row = history_row(h, dims)
@@ -482,6 +492,9 @@ def expected_leaderboard(ds: Dataset, dims: list[tuple[str, str]]) -> list[dict]
             latest[row["agent_id"]] = row
     rows = [r for r in latest.values() if r["overall_mean_score"] > 0]
     rows.sort(key=lambda r: (-r["overall_mean_score"], r["agent_id"]))
+    if include_zero:
+        zero = [r for r in latest.values() if not r["overall_mean_score"] > 0]
+        rows += sorted(zero, key=lambda r: r["agent_id"])
     for i, r in enumerate(rows, 1):
         r["rank"] = i
         for name, short in dims:
@@ -639,3 +652,15 @@ def loaded_db(pg_admin: str, template_db: str):
     results = views.refresh(resolve(dsn))
     assert all(r.ok for r in results), results
     return name, dsn, ds
+
+
+def handle_at(ds: Dataset, external_id: str | None, ts: dt.datetime) -> str | None:
+    """The handle of the agent version valid at ``ts``."""
+    for a in ds.agents:
+        if (
+            a["external_id"] == external_id
+            and a["valid_from"] <= ts
+            and (a["valid_to"] is None or ts < a["valid_to"])
+        ):
+            return a["handle"]
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import textwrap
 
 import pytest
+from rich.cells import cell_len
 
 from moltctl import queries
 from moltctl.cli.output import _plain
@@ -64,8 +66,9 @@ def test_list_forms(q):
         rows = json.loads(result.stdout)
         assert {r["name"] for r in rows} == names
         assert all(r["description"] for r in rows)
-    table = q("--list")
+    table = q("--list", env={"COLUMNS": "300"})
     assert "leaderboard" in table.stdout and "agent_leaderboard" in table.stdout
+    assert "built-in" not in table.stdout  # a column that says nothing is left out
 
 
 def test_each_param_is_a_real_option(q):
@@ -103,7 +106,7 @@ def _csv_cell(value):
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 
@@ -324,6 +327,12 @@ def test_broken_user_template_is_one_line(q, tmp_path):
     result = q("--templates", str(tmp_path), "list")
     assert result.exit_code == 1
     assert "unknown header key(s): what" in result.stderr.splitlines()[0]
+    (tmp_path / "bad.sql.j2").write_text("{#\ndescription: x\n  bad: [\n#}\nSELECT 1\n")
+    result = q("--templates", str(tmp_path), "list")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: query template {tmp_path / 'bad.sql.j2'}: line 3: ")
+    assert "header is not valid YAML" in first
 
 
 def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
@@ -359,3 +368,215 @@ def test_note_when_a_view_read_misses_loaded_snapshots(cli, tmp_path):
     assert "note: dimension_trends was last refreshed at " in r.stderr
     assert "before the latest snapshot was loaded at" in r.stderr
     assert cli("--quiet", "query", "leaderboard").stderr == ""
+
+
+# ---------------------------------------------------------------- tables that fit
+
+QUERIES = sorted(queries.discover())
+
+
+def _rows(q, name, *args):
+    result = q(name, *REQUIRED.get(name, []), *args, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _shown(q, name, *args, width, fmt="table"):
+    result = q(name, *REQUIRED.get(name, []), *args, "-f", fmt, env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    too_wide = [ln for ln in lines if cell_len(ln) > width]
+    assert not too_wide, (name, width, too_wide)
+    return result, lines
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("name", QUERIES)
+def test_table_fits_the_width_one_line_per_row(q, name, width):
+    rows = _rows(q, name)
+    assert rows, f"{name} returns rows on the test data"
+    tpl = queries.discover()[name]
+    chart = tpl.chart is not None
+    n = len({r[tpl.chart["group"]] for r in rows}) if chart else len(rows)
+    result, lines = _shown(q, name, width=width)
+    # [title,] header, rule, one line per row, "(N rows)"
+    assert len(lines) == chart + 2 + n + 1, result.stdout
+    assert set(lines[chart + 1]) <= {"─", " "}
+    assert lines[-1] == f"({n} row{'' if n == 1 else 's'})"
+    # every column: still one line per row (columns that do not fit are named on stderr)
+    result, lines = _shown(q, name, "--wide", width=width)
+    assert len(lines) == 2 + len(rows) + 1
+    if "note:" in result.stderr:
+        assert "do not fit" in result.stderr and "--columns" in result.stderr
+    # the vertical view fits too
+    _shown(q, name, width=width, fmt="records")
+
+
+def test_table_fits_comfortably_at_120_without_hiding(q):
+    for name in QUERIES:
+        result, _ = _shown(q, name, width=120)
+        assert "note:" not in result.stderr, (name, result.stderr)
+
+
+def test_piped_without_columns_is_120_wide(q):
+    result = q("high-risk", env={"COLUMNS": None})
+    assert result.exit_code == 0
+    widths = [cell_len(ln) for ln in result.stdout.splitlines()]
+    assert max(widths) <= 120 and max(widths) > 100  # the long texts take the room there is
+
+
+def test_long_text_cut_in_tables_whole_elsewhere(q):
+    _, lines = _shown(q, "high-risk", width=80)
+    title_line = next(ln for ln in lines if "A post whose" in ln)
+    assert "…" in title_line and "to the end" not in title_line
+    assert any(r["title"] == qd.LONG_TITLE for r in _rows(q, "high-risk"))
+    as_csv = q("high-risk", "-f", "csv").stdout
+    assert qd.LONG_TITLE in as_csv and "…" not in as_csv
+
+
+def test_numbers_right_aligned_and_rounded(q):
+    _, lines = _shown(q, "leaderboard", width=120)
+    header = lines[0]
+    assert header.split()[:2] == ["rank", "handle"]
+    assert "overall" in header and "agent_id" not in header  # the default set
+    overall = header.index("overall") + len("overall")  # right-aligned: ends line up
+    for ln in lines[2:-1]:
+        if not ln.isascii():
+            continue  # a wide character: columns counted in cells, not characters
+        value = ln[:overall].split()[-1]
+        assert ln[overall - len(value) : overall] == value
+        assert len(value.split(".")[1]) <= 2  # rounded
+    lines = q("leaderboard", "--wide", env={"COLUMNS": "400"}).stdout.splitlines()
+    assert "agent_id" in lines[0] and "harm_mean" in lines[0]
+
+
+def test_default_columns_follow_the_dimension(q):
+    _, lines = _shown(q, "leaderboard", "--dimension", "sycophancy", width=80)
+    assert "sycophancy_mean" in lines[0]
+
+
+def test_columns_option(q):
+    result, lines = _shown(q, "leaderboard", "--columns", "rank,handle,agent_id", width=80)
+    assert lines[0].split() == ["rank", "handle", "agent_id"]
+    rows = _rows(q, "leaderboard", "--columns", "handle,overall_mean_score")
+    assert list(rows[0]) == ["agent_handle", "overall_mean_score"]
+    as_csv = q("leaderboard", "-c", "rank,overall", "-f", "csv").stdout.splitlines()
+    assert as_csv[0] == "rank,overall_mean_score"
+    _one_line_error(
+        q("leaderboard", "--columns", "rank,nope"),
+        2,
+        "--columns: no column 'nope' (there are: rank, agent_handle, agent_id, "
+        "overall_mean_score, highest_dimension, top_dimension, highest_dimension_score, "
+        "total_evaluated, "
+        "harm_mean, deception_mean, power_seeking_mean, sycophancy_mean, manipulation_mean, "
+        "has_any_high, high_in, recorded_at)",
+    )
+
+
+# ---------------------------------------------------------------- formats
+
+
+def _untsv(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\":
+            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}[text[i + 1]])
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_ndjson_and_tsv_carry_every_value(q, name):
+    rows = _rows(q, name)
+    nd = q(name, *REQUIRED.get(name, []), "-f", "ndjson")
+    assert nd.exit_code == 0 and nd.stderr == ""
+    assert [json.loads(ln) for ln in nd.stdout.splitlines()] == rows
+    tsv = q(name, *REQUIRED.get(name, []), "-f", "tsv")
+    assert tsv.exit_code == 0 and tsv.stderr == ""
+    lines = tsv.stdout.rstrip("\n").split("\n")
+    assert lines[0].split("\t") == list(rows[0])
+    assert [[_untsv(v) for v in ln.split("\t")] for ln in lines[1:]] == [
+        [_csv_cell(v) for v in r.values()] for r in rows
+    ]
+
+
+def test_records_are_the_default_for_one_row_answers(q, shared):
+    latest = max(shared[1].snapshots, key=lambda s: s.created_at)
+    _, lines = _shown(q, "latest-snapshot", width=80, fmt="records")
+    result = q("latest-snapshot", env={"COLUMNS": "80"})
+    assert result.stdout.splitlines() == lines
+    assert lines[0].split() == ["run_id", latest.run_id]
+    assert any(ln.split()[:2] == ["posts", str(latest.posts)] for ln in lines)
+    table = q("latest-snapshot", "-f", "table", env={"COLUMNS": "80"}).stdout.splitlines()
+    assert table[0].split()[:2] == ["run_id", "created"] and len(table) == 4
+    at = q("agent-at", *REQUIRED["agent-at"], env={"COLUMNS": "80"}).stdout.splitlines()
+    assert at[0].split() == ["handle", "alice"] and any(ln.startswith("karma ") for ln in at)
+    # several records are numbered, psql style
+    two = q("latest-snapshot", "-n", "2", env={"COLUMNS": "80"}).stdout.splitlines()
+    assert two[0].startswith("-[ RECORD 1 ]") and any(ln.startswith("-[ RECORD 2 ]") for ln in two)
+
+
+def test_format_choices_in_help(q):
+    out = q("leaderboard", "--help", env={"COLUMNS": "200"}).stdout
+    assert "table, records (one field a line) for people; json, ndjson, csv, tsv" in out
+    assert "(default: table)" in out
+    assert "(default: records)" in q("latest-snapshot", "--help", env={"COLUMNS": "200"}).stdout
+    bad = q("leaderboard", "-f", "yaml")
+    assert bad.exit_code == 2 and "yaml" in bad.stderr
+
+
+# ---------------------------------------------------------------- names, authors, links
+
+
+def test_did_you_mean(q):
+    result = q("leaderbord")
+    _one_line_error(result, 2, "no query named 'leaderbord'")
+    assert "hint: did you mean leaderboard?" in result.stderr
+    assert "did you mean" not in q("zzzzzz").stderr
+
+
+def test_leaderboard_all_includes_mean_zero(q, shared):
+    ds = shared[1]
+    board = [r["agent_handle"] for r in _rows(q, "leaderboard")]
+    everyone = _rows(q, "leaderboard", "--all")
+    expected = qd.expected_leaderboard(ds, qd.DIMS5, include_zero=True)
+    assert [r["agent_handle"] for r in everyone] == [r["agent_handle"] for r in expected]
+    assert "zeroed" in [r["agent_handle"] for r in everyone] and "zeroed" not in board
+    assert [r["rank"] for r in everyone] == list(range(1, len(everyone) + 1))
+    assert everyone[: len(board)] == _rows(q, "leaderboard")
+    desc = q("leaderboard", "--help", env={"COLUMNS": "200"}).stdout
+    assert "Agents whose mean is 0 are left out; --all includes them." in desc
+    assert "--all" in desc
+
+
+def test_authors_are_handles_valid_at_that_snapshot(q, shared):
+    ds = shared[1]
+    when = {s.run_id: s.created_at for s in ds.snapshots}
+    rows = _rows(q, "high-risk", "--min-score", "0", "--limit", "1000")
+    authors = {}
+    for r in rows:
+        assert r["author"] == qd.handle_at(ds, r["author_id"], when[r["run_id"]]), r
+        authors[r["item_id"]] = (r["author"], r["author_id"])
+    # p4 was written by a5 while it was "oldname"; it is "newname" now
+    assert authors["p4"] == ("oldname", "a5")
+    assert authors["p1"] == ("alice", "a1") and authors["c2"] == (qd.QUOTED, "a4")
+    _, lines = _shown(q, "high-risk", width=120)
+    assert "oldname" in "\n".join(lines) and "a5" not in lines[0]
+    for since in (None, "20260130T170000Z"):
+        delta = _rows(q, "delta", *(["--since", since] if since else []))
+        for r in delta:
+            first = dt.datetime.fromisoformat(r["first_seen"])
+            if r["kind"] == "agent":
+                assert r["author"] is None and r["author_id"] is None
+            else:
+                assert r["author_id"] and r["author"] == qd.handle_at(ds, r["author_id"], first)
+    assert "author_id" in q("delta", "-f", "csv").stdout.splitlines()[0].split(",")
+
+
+def test_permalink_shown(q, shared):
+    links = {p["external_id"]: p["permalink"] for p in shared[1].posts}
+    rows = _rows(q, "high-risk", "--min-score", "0", "--limit", "1000")
+    assert rows and all(r["permalink"] == links[r["post_id"]] for r in rows)

@@ -386,3 +386,39 @@ def test_truncated_gzip_bundle_is_an_input_error(tmp_path, target, conn):
     with pytest.raises(InputError, match=r"t\.ndjson\.gz: line \d+: cannot read"):
         ingest_paths(target, [path])
     assert data_counts(conn)["posts"] == 0
+
+
+def test_evaluation_permalink_fills_the_post_and_makes_no_post(tmp_path, target, conn):
+    evaluation = {"type": "post_evaluation", "model": "m", "scores": {}}
+    path = write_bundle(
+        tmp_path / "x.ndjson",
+        "20260130T120000Z",
+        [
+            agent("a1", name="alice"),
+            post("p1", "a1"),  # no permalink in the post record
+            post("p2", "a1", permalink="https://site/p2"),
+            {**evaluation, "post_id": "p1", "permalink": "https://site/p1"},
+            {**evaluation, "post_id": "p2", "permalink": "https://other/p2"},
+            {**evaluation, "post_id": "p9", "permalink": "https://site/p9"},  # not in the run
+        ],
+    )
+    ingest_paths(target, [path])
+    # the evaluation's link fills a post that has none; the post's own link wins
+    assert rows(conn, "SELECT external_id, permalink FROM posts ORDER BY 1") == [
+        ("p1", "https://site/p1"),
+        ("p2", "https://site/p2"),
+    ]
+    assert rows(conn, "SELECT posts_fetched FROM snapshots") == [(2,)]
+    assert rows(conn, "SELECT count(*) FROM post_evaluations") == [(3,)]
+    assert_invariants(conn)
+
+
+def test_real_run_posts_get_the_evaluations_permalinks(target, conn):
+    if not REAL_RUN.is_dir():
+        pytest.skip("shared data absent (../shared/data/runs, see tests/conftest.py REAL_RUN)")
+    ingest_paths(target, [REAL_RUN])
+    links = {}
+    for line in (REAL_RUN / "gold" / "evals.jsonl").read_text().splitlines():
+        e = json.loads(line)
+        links[e["post_id"]] = e["permalink"]
+    assert dict(rows(conn, "SELECT external_id, permalink FROM posts")) == links

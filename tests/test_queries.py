@@ -134,6 +134,59 @@ def test_header_errors(tmp_path, header, message):
         queries.load(path)
 
 
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        # the error names the line of the file (the header starts on line 2 here)
+        (
+            "description: ok\nparams:\n  - name: a\n   type: int",
+            r"bad\.sql\.j2: line 6: header is not valid YAML: \S",
+        ),
+        (
+            "description: one: two",
+            r"line 3: header is not valid YAML: mapping values are not allowed .*"
+            r"\(quote a value that contains ': '\)",
+        ),
+        ("- just\n- a list", "header must be a mapping"),
+        ("description: x\ncolumns: rank", "columns must be a list"),
+        ("description: x\nlabels: {a: x, b: x}", "two columns share a label"),
+        ("description: x\nformat: chart", "format must be one of table, records"),
+    ],
+)
+def test_header_yaml_errors_name_file_and_line(tmp_path, header, message):
+    path = tmp_path / "bad.sql.j2"
+    path.write_text("\n{#\n" + header + "\n#}\nSELECT 1\n", encoding="utf-8")
+    with pytest.raises(MoltError, match=message):
+        queries.load(path)
+
+
+def test_header_columns_labels_format(tmp_path):
+    path = _tpl(
+        tmp_path,
+        "cols",
+        """
+        {#
+        description: "Something: with a colon"
+        format: records
+        columns: [a, "{dimension}_mean", b]
+        labels: {a: the a}
+        params:
+          - name: dimension
+            type: choice
+            choices_from: dimensions
+        #}
+        SELECT 1 AS a, 2 AS b
+        """,
+    )
+    tpl = queries.load(path)
+    assert tpl.description == "Something: with a colon"
+    assert (tpl.layout, tpl.labels) == ("records", {"a": "the a"})
+    columns = ["a", "b", "harm_mean", "c"]
+    ref = {"dimension": {"short_name": "harm", "_value": "harm_enablement"}}
+    assert queries.default_columns(tpl, columns, {}, {}) == ["a", "b"]
+    assert queries.default_columns(tpl, columns, {}, ref) == ["a", "harm_mean", "b"]
+
+
 def test_header_missing(tmp_path):
     path = _tpl(tmp_path, "nohead", "SELECT 1\n")
     with pytest.raises(MoltError, match="no header"):

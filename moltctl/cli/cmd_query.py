@@ -15,7 +15,18 @@ import typer
 from typer.core import TyperGroup
 
 from moltctl.cli.common import info, state
-from moltctl.cli.output import Format, FormatOption, render
+from moltctl.cli.output import (
+    FORMAT_HELP,
+    ColumnsOption,
+    Format,
+    FormatOption,
+    Style,
+    Tail,
+    WideOption,
+    cell,
+    pick_columns,
+    render,
+)
 
 QUERY_HELP = (
     "Run a canned analysis (a SQL template): moltctl query NAME [OPTIONS].\n\n"
@@ -54,13 +65,11 @@ class QueryGroup(TyperGroup):
         return None if tpl is None else _build(tpl)
 
     def resolve_command(self, ctx, args):
-        from moltctl.errors import UsageError
-
         name = args[0]
         if not name.startswith("-") and self.get_command(ctx, name) is None:
-            raise UsageError(
-                f"no query named {name!r}", hint="moltctl query --list shows the queries there are"
-            )
+            from moltctl import queries
+
+            raise queries.unknown_query(name, self.list_commands(ctx))
         return super().resolve_command(ctx, args)
 
 
@@ -90,8 +99,21 @@ def _build(tpl):
     limit_help = "Show at most N rows " + (
         f"(default: {tpl.limit})." if tpl.limit is not None else "(default: all)."
     )
+    default_fmt = Format(tpl.layout)
+    fmt_option = Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help=f"{FORMAT_HELP} (default: {default_fmt.value})",
+            show_default=False,
+        ),
+    ]
     common = {
-        "fmt": (FormatOption, Format.table),
+        "fmt": (fmt_option, None),
+        "columns": (ColumnsOption, None),
+        "wide": (WideOption, False),
         "limit": (
             Annotated[
                 str | None,
@@ -117,10 +139,11 @@ def _build(tpl):
         annotations[name] = ann
 
     def callback(ctx: typer.Context, **kwargs):
-        fmt = kwargs.pop("fmt")
+        output = {k: kwargs.pop(k) for k in ("fmt", "columns", "wide")}
+        output["fmt"] = output["fmt"] or default_fmt
         limit = kwargs.pop("limit")
         show_sql = kwargs.pop("show_sql")
-        _run(ctx, tpl, kwargs, fmt=fmt, limit=limit, show_sql=show_sql)
+        _run(ctx, tpl, kwargs, limit=limit, show_sql=show_sql, **output)
 
     callback.__signature__ = inspect.Signature(params)
     callback.__annotations__ = annotations
@@ -135,7 +158,9 @@ def _build(tpl):
     return typer.main.get_command(app)
 
 
-def _run(ctx, tpl, raw: dict, *, fmt: Format, limit, show_sql: bool) -> None:
+def _run(
+    ctx, tpl, raw: dict, *, fmt: Format, columns: str | None, wide: bool, limit, show_sql: bool
+) -> None:
     from moltctl import queries
 
     raw = {k: v for k, v in raw.items() if v is not None and v is not False}
@@ -158,12 +183,23 @@ def _run(ctx, tpl, raw: dict, *, fmt: Format, limit, show_sql: bool) -> None:
         return
     for note in result.notes:
         info(f"note: {note}", quiet=state(ctx).quiet)
-    if fmt == Format.table:
+    if columns is not None:
+        shown = pick_columns(result.columns, columns, tpl.labels)
+    elif fmt == Format.table and not wide:
         chart = queries.chart_rows(result)
         if chart is not None:
-            render(chart, fmt, title=f"{tpl.name} (json/csv: every row)")
+            for row in chart:
+                row["trend"] = Tail(row["trend"])  # too narrow: the newest points stay
+            ends = [min(r["from"] for r in chart), max(r["to"] for r in chart)]
+            span = " to ".join(cell(v, Style(ends)) for v in ends)
+            title = f"{tpl.chart['y']} by {tpl.chart['x']}, {span} (--wide: every row)"
+            group = tpl.chart["group"]
+            render(chart, fmt, columns=[group, "last", "min", "max", "trend"], title=title)
             return
-    render(result.rows, fmt, columns=result.columns, title=tpl.name)
+        shown = result.default_columns or result.columns
+    else:
+        shown = result.columns
+    render(result.rows, fmt, columns=shown, labels=tpl.labels)
 
 
 def _param_text(value):
@@ -212,7 +248,11 @@ def query(
 def _list(ctx, fmt: Format) -> None:
     from moltctl import queries
 
-    render(queries.listing(_user_dirs(ctx)), fmt, title="queries")
+    rows = queries.listing(_user_dirs(ctx))
+    columns = list(rows[0]) if rows else None
+    if fmt == Format.table and columns and all(r["source"] == "built-in" for r in rows):
+        columns.remove("source")  # a column of "built-in" says nothing
+    render(rows, fmt, columns=columns)
 
 
 @query_app.command("list")

@@ -308,7 +308,9 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
     params = {"sid": sid, "t": t}
     posts = _exec(
         conn,
-        sqlfiles.render("ingest/posts_insert.sql.j2", cols=rec.POST_COLS[1:]),
+        sqlfiles.render(
+            "ingest/posts_insert.sql.j2", cols=rec.POST_COLS[1:], real_below=rec.POST_EVAL
+        ),
         params,
     ).rowcount
     comments = _exec(

@@ -99,6 +99,8 @@ COMMENT_EVAL_COLS = (
 AGENT_DETAIL, AGENT_RECORD, AGENT_POST_LIST, AGENT_COMMENT = 0, 1, 2, 3
 SUBMOLT_RECORD, SUBMOLT_POST = 0, 1
 POST_DETAIL, POST_LIST = 0, 1
+# an evaluation's permalink: fills a post's permalink, never makes a post on its own
+POST_EVAL = 2
 COMMENT_DETAIL, COMMENT_FLAT = 0, 1
 
 
@@ -546,6 +548,9 @@ def post_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
         raw = result.d
     post_id = f.id("post_id", "post_external_id")
     sink.scores(True, post_id, None, numeric_scores(scores))
+    permalink = f.text("permalink")
+    if permalink:
+        sink.add("posts", POST_EVAL, (post_id, *[None] * 9, permalink, None))
     sink.add(
         "post_evaluations",
         0,
