@@ -1,7 +1,8 @@
 """``purge``: remove the snapshots older than a cutoff and everything that belongs only to them.
 
-The retained window starts at the *effective cutoff*: the last snapshot at or before the
-requested cutoff (it answers the moments just after the cutoff, so it stays). Then, as small
+The retained window starts at the *effective cutoff*: the last completed snapshot at or before
+the requested cutoff (it answers the moments just after the cutoff, so it stays; a failed run
+holds no data and never anchors the window). Then, as small
 committed steps, each idempotent, so that a purge killed at any moment leaves a consistent
 database and re-running it finishes the job:
 
@@ -43,7 +44,7 @@ _MINUS_INFINITY = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 @dataclass
 class PurgeResult:
     requested_cutoff: dt.datetime | None
-    cutoff: dt.datetime | None  # effective: the oldest snapshot kept
+    cutoff: dt.datetime | None  # effective: the oldest completed snapshot kept
     dry_run: bool
     detach: bool
     removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ORDER, 0))

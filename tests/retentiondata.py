@@ -198,11 +198,12 @@ def agents_at(conn, moments, table: str = "agents") -> dict:
 
 
 def snapshot_at(conn, moments) -> dict:
-    """moment -> (run_id, md5 of every content row of the latest snapshot at or before it)."""
+    """moment -> (run_id, md5 of every content row of the latest completed snapshot at or
+    before it); a failed run answers nothing, it holds no data."""
     out = {}
     for m in moments:
         row = conn.execute(
-            "SELECT id, run_id FROM snapshots WHERE created_at <= %s "
+            "SELECT id, run_id FROM snapshots WHERE created_at <= %s AND status = 'completed' "
             "ORDER BY created_at DESC LIMIT 1",
             (m,),
         ).fetchone()

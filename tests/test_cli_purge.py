@@ -79,6 +79,64 @@ def test_terminal_asks_and_no_cancels(conn, cli, monkeypatch):
     assert r.exit_code == 0 and "?" not in r.stderr
 
 
+def _generate(cli, out, *args: str) -> list[str]:
+    gen = cli("generate", str(out), "--format", "bundle", "--seed", "1", *args)
+    assert gen.exit_code == 0, gen.stderr
+    return gen.stdout.split()
+
+
+def _answers(conn, cli, moments: list[dt.datetime]) -> tuple:
+    """Every point-in-time answer the tests compare: versions valid, the latest completed
+    snapshot's content, and the CLI's agent-at for a few agents."""
+    handles = [r[0] for r in conn.execute("SELECT DISTINCT handle FROM agents ORDER BY 1 LIMIT 3")]
+    at = []
+    for m in moments:
+        for h in handles:
+            r = cli("query", "agent-at", "--agent", h, "--at", m.isoformat(), "-f", "json")
+            assert r.exit_code == 0, r.stderr
+            at.append(json.loads(r.stdout))
+    return (
+        rd.agents_at(conn, moments),
+        rd.agents_at(conn, moments, "submolts"),
+        rd.snapshot_at(conn, moments),
+        at,
+    )
+
+
+def test_failed_run_before_the_cutoff_does_not_move_the_window(tmp_path, cli, conn):
+    """Issue 9.1: the window starts at the last *completed* snapshot at or before the cutoff;
+    a failed run after it (a bad bundle, as ingest-file records one) must not become the anchor
+    and take the anchor's posts, comments, evaluations and score history with it."""
+    paths = _generate(
+        cli, tmp_path / "runs", "--runs", "4", "--posts", "10", "--agents", "30",
+        "--comments-per-post", "2", "--start", "2026-01-10T00:00:00Z", "--interval-hours", "48",
+    )  # fmt: skip
+    r = cli("ingest-file", *paths)
+    assert r.exit_code == 0, r.stderr
+    anchor_run = os.path.basename(paths[2]).split(".")[0]  # 2026-01-14, before the cutoff
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text('{"type": "snapshot", "run_id": "20260114T120000Z"}\n{not json\n')
+    assert cli("ingest-file", str(bad)).exit_code == 1
+    assert conn.execute(
+        "SELECT status FROM snapshots WHERE run_id = '20260114T120000Z'"
+    ).fetchone() == ("failed",)
+    anchor_content = rd.snapshot_at(conn, [dt.datetime(2026, 1, 14, 1, tzinfo=UTC)])
+    cutoff = dt.datetime(2026, 1, 15, tzinfo=UTC)
+    moments = [cutoff + dt.timedelta(hours=h) for h in (0, 1, 12, 24, 25, 48, 72)]
+    before = _answers(conn, cli, moments)
+
+    r = cli("purge", "--before", cutoff.isoformat(), "--yes")
+    assert r.exit_code == 0, r.stderr
+
+    assert _answers(conn, cli, moments) == before
+    # the anchor keeps every row; the older completed runs are gone
+    assert rd.snapshot_at(conn, [dt.datetime(2026, 1, 14, 1, tzinfo=UTC)]) == anchor_content
+    assert anchor_content[dt.datetime(2026, 1, 14, 1, tzinfo=UTC)][0] == anchor_run
+    eff = scalar(conn, "SELECT created_at FROM snapshots WHERE run_id = %s", (anchor_run,))
+    assert scalar(conn, "SELECT min(fetched_at) FROM posts") == eff
+    assert scalar(conn, "SELECT count(*) FROM posts WHERE fetched_at = %s", (eff,)) == 10
+
+
 def test_usage_errors(cli):
     for args, msg in (
         ((), "exactly one of --days"),
