@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from moltctl import migrations, sqlfiles
-from moltctl.errors import UsageError
+from moltctl.errors import MoltError, UsageError
 
 # table -> partition key (the snapshot's time, copied at ingest)
 PARTITIONED = {
@@ -26,8 +26,13 @@ PARTITIONED = {
 }
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-# transaction-level lock: two ingests creating the same month's partition do it one at a time
+# Transaction-level lock. Creating a partition locks the default partition (ACCESS EXCLUSIVE)
+# and snapshots (the new foreign key): done while another ingest's data transaction holds row
+# locks there, the two deadlock. So creation holds this lock exclusively and every load's data
+# transaction holds it shared from its first statement: months are created between loads only.
 CREATE_LOCK = 0x6D6F6C74_0020
+# how long partition DDL waits for a table lock (readers queue behind a waiting DDL)
+DDL_WAIT = 5.0
 
 
 @dataclass
@@ -198,13 +203,74 @@ def existing(conn) -> list[str]:
 
 
 def ensure_for_time(conn, ts: dt.datetime) -> list[str]:
-    """Make sure the month holding ``ts`` has a partition in every partitioned table.
-
-    Ingest calls this (in a short transaction of its own) before loading a snapshot.
-    """
+    """Make sure the month holding ``ts`` has a partition in every partitioned table
+    (caller's transaction)."""
     conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
     parts = bounds(conn)  # read under the lock: another ingest may just have created them
     return [create_month(conn, table, ts, parts).partition for table in PARTITIONED]
+
+
+def missing_months(conn, times) -> list[dt.datetime]:
+    """The months (first instants) holding ``times`` that some partitioned table lacks."""
+    parts = [p for p in bounds(conn) if not p.is_default]
+
+    def covered(table: str, m: dt.datetime) -> bool:
+        return any(p.table == table and p.lower <= m < p.upper for p in parts)
+
+    months = {month_start(t) for t in times}
+    return sorted(m for m in months if not all(covered(t, m) for t in PARTITIONED))
+
+
+class PartitionWait(MoltError):
+    """A load's months could not be created within the lock wait allowed."""
+
+
+def prepare_load(conn, times, *, wait: float, ddl_wait: float = DDL_WAIT) -> list[str]:
+    """Create the months a load needs, before its data transaction (``conn`` in autocommit).
+
+    One short transaction: CREATE_LOCK exclusively (so it waits, at most ``wait`` seconds,
+    for the data transactions of concurrent loads to end), then the partitions in one fixed
+    order (tables as in PARTITIONED, months ascending), each lock wait bounded by ``ddl_wait``.
+    Nothing to create: no lock at all. Raises PartitionWait when a wait runs out (nothing
+    created; the load's rows can still go to the default partitions). Returns what it created.
+    """
+    import psycopg
+
+    months = missing_months(conn, times)
+    if not months:
+        return []
+    ddl_wait = min(ddl_wait, wait)
+    waiting_for = f"the data transactions of concurrent loads ({wait:g}s)"
+    try:
+        with conn.transaction():
+            _lock_timeout(conn, wait)
+            conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
+            _lock_timeout(conn, ddl_wait)
+            waiting_for = f"a table lock held by another session, e.g. a long query ({ddl_wait:g}s)"
+            parts = bounds(conn)  # read under the lock: another ingest may just have created them
+            created = []
+            for table in PARTITIONED:
+                for m in months:
+                    change = create_month(conn, table, m, parts)
+                    if change.action in ("created", "moved"):
+                        created.append(change.partition)
+            return created
+    except psycopg.errors.LockNotAvailable:
+        names = ", ".join(f"{m:%Y-%m}" for m in months)
+        raise PartitionWait(
+            f"the partitions of {names} were not created: waited for {waiting_for}"
+        ) from None
+
+
+def lock_for_load(conn) -> None:
+    """First statement of a load's data transaction: no month is created until it ends."""
+    conn.execute(sqlfiles.render("partitions/xact_lock_shared.sql"), {"key": CREATE_LOCK})
+
+
+def _lock_timeout(conn, seconds: float) -> None:
+    # 0 would mean "wait forever" to PostgreSQL: the shortest real bound instead
+    ms = max(1, round(seconds * 1000))
+    conn.execute(sqlfiles.render("partitions/lock_timeout.sql"), {"value": f"{ms}ms"})
 
 
 def create_partitions(

@@ -85,7 +85,9 @@ def ingest_file(
     lock_timeout: Annotated[
         float,
         typer.Option(
-            "--lock-timeout", help="Seconds to wait while a purge or create-partition runs."
+            "--lock-timeout",
+            help="Seconds to wait while a purge or create-partition runs (and for concurrent "
+            "loads when a run needs a new month's partitions).",
         ),
     ] = 60.0,
 ) -> None:
@@ -127,6 +129,8 @@ def ingest_file(
                 f"{snap.run_id}: {snap.status}{extra} in {snap.seconds:.2f}s: {_counts(snap.rows)}",
                 quiet=quiet,
             )
+        for note in snap.notes:
+            warn(note)
     warnings = result.warnings
     for line in warnings.lines():
         warn(line)

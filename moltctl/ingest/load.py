@@ -78,6 +78,8 @@ class SnapshotResult:
     backfilled: bool = False
     # seconds per phase (parse+copy, posts, comments, scd2, history, ...): for benchmarks
     timings: dict[str, float] = field(default_factory=dict)
+    # what the operator should know though the run loaded (e.g. rows in a default partition)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -391,8 +393,14 @@ def load_source(
     replace: bool = False,
     strict: bool = False,
     progress: ProgressFn | None = None,
+    lock_timeout: float = 60.0,
 ) -> SnapshotResult:
-    """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock)."""
+    """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock).
+
+    Its month's partitions are created first, in a short transaction of their own, waiting at
+    most ``lock_timeout`` seconds for concurrent loads; if they cannot be, the rows go to the
+    default partitions and the result carries a note saying so.
+    """
     import psycopg
 
     from moltctl.connection import connect
@@ -400,14 +408,20 @@ def load_source(
     warns = Warnings(strict=strict)
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
+    notes = []
     with connect(target, autocommit=True, application_name="moltctl ingest") as conn:
+        # a missing monthly partition is not fatal: the default one takes the rows
+        fallback = "its rows go to the default partitions (moltctl status says how to move them)"
+        try:
+            partitions.prepare_load(conn, [src.created_at], wait=lock_timeout)
+        except partitions.PartitionWait as exc:
+            notes.append(f"{src.run_id}: {exc.message}; {fallback}")
+        except psycopg.Error as exc:
+            notes.append(f"{src.run_id}: creating its month's partitions failed: "
+                         f"{first_line(exc)}; {fallback}")  # fmt: skip
         try:
             with conn.transaction():
-                partitions.ensure_for_time(conn, src.created_at)
-        except psycopg.Error:
-            pass  # a missing monthly partition is not fatal: the default one takes the rows
-        try:
-            with conn.transaction():
+                partitions.lock_for_load(conn)
                 res = _load(conn, src, replace, warns, progress)
         except MoltError as exc:
             _record_failure(target, src, exc.message, started)
@@ -417,6 +431,7 @@ def load_source(
             _record_failure(target, src, message, started)
             raise MoltError(message) from None
     res.seconds = time.perf_counter() - clock
+    res.notes = notes
     return res
 
 
@@ -445,7 +460,14 @@ def ingest_paths(
         migrations.require_current(lock_conn)  # once, before anything is written
         for src in sources:
             result.snapshots.append(
-                load_source(target, src, replace=replace, strict=strict, progress=progress)
+                load_source(
+                    target,
+                    src,
+                    replace=replace,
+                    strict=strict,
+                    progress=progress,
+                    lock_timeout=lock_timeout,
+                )
             )
     result.seconds = time.perf_counter() - clock
     return result
