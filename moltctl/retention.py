@@ -27,6 +27,7 @@ window and go; the snapshot row stays as the versions' provenance.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from moltctl.errors import MoltError, UsageError
 VERSIONED = ("agents", "submolts")
 ORDER = ("snapshots", *VERSIONED, *partitions.PARTITIONED)
 DEFAULT_BATCH = 10_000
+# --days above this (a century) is a typo, not a retention policy
+MAX_DAYS = 36_500
 _NIL = uuid.UUID(int=0)
 _MINUS_INFINITY = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
@@ -73,15 +76,19 @@ def _one(conn, template: str, params: dict | None = None, **ctx):
     return conn.execute(sqlfiles.render(template, **ctx), params).fetchone()[0]
 
 
-def resolve_cutoff(conn, days: float | None, before: dt.datetime | None) -> dt.datetime:
+def check_cutoff(days: float | None, before: dt.datetime | None) -> None:
+    """Usage errors of --days/--before, found without a database (the CLI checks before any
+    server starts): exactly one of them; days a finite number from 0 to MAX_DAYS."""
     if (days is None) == (before is None):
         raise UsageError("give exactly one of --days N or --before TIMESTAMP")
+    if days is not None and not (math.isfinite(days) and 0 <= days <= MAX_DAYS):
+        raise UsageError(f"--days must be a number of days from 0 to {MAX_DAYS}, got {days:g}")
+
+
+def resolve_cutoff(conn, days: float | None, before: dt.datetime | None) -> dt.datetime:
+    check_cutoff(days, before)
     if before is not None:
-        if before.tzinfo is None:
-            raise UsageError("--before needs a time zone (e.g. 2026-01-01T00:00:00Z)")
-        return before
-    if days < 0:
-        raise UsageError("--days must be 0 or more")
+        return before.replace(tzinfo=dt.UTC) if before.tzinfo is None else before
     return _one(conn, "retention/cutoff.sql", {"days": days})
 
 

@@ -360,3 +360,18 @@ def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
         assert_refused_at_002(cli("purge", *args, dsn_override=empty_dsn))
     with psycopg.connect(empty_dsn) as c:
         assert (rd.fingerprint(c), partitions.existing(c)) == before
+
+
+def test_days_must_be_a_sane_number_checked_before_connecting(cli, conn):
+    """Issue 9 item 7: nan, inf and huge --days are usage errors (exit 2), like --days -5,
+    found before any connection is made or any server started."""
+    unreachable = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+    for days in ("nan", "inf", "-inf", "1e9", "3000000", "-5", "36501"):
+        for dsn in (None, unreachable):
+            r = cli("purge", "--days", days, "--yes", dsn_override=dsn)
+            assert r.exit_code == 2, (days, r.stderr)
+            line = r.stderr.strip().splitlines()[0]
+            assert line.startswith("error: --days must be a number of days from 0 to 36500"), line
+            assert "Traceback" not in r.stderr
+    r = cli("purge", "--days", "36500", "--yes")
+    assert r.exit_code == 0, r.stderr

@@ -62,6 +62,7 @@ def purge(
 
     st = state(ctx)
     cutoff = retention.parse_before(before) if before is not None else None
+    retention.check_cutoff(days, cutoff)  # usage errors before any server starts
 
     def ask(plan) -> bool:
         _show(plan, fmt, title="would remove")

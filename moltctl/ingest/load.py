@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from moltctl import locks, migrations, partitions, sqlfiles
-from moltctl.errors import MoltError, first_line
+from moltctl.errors import MoltError, database_hint, first_line
 from moltctl.ingest import records as rec
 from moltctl.ingest.clean import InputError, Warnings
 from moltctl.ingest.readers import Source, discover
@@ -429,7 +429,7 @@ def load_source(
         except psycopg.Error as exc:
             message = f"{src.path}: run {src.run_id}: database error: {first_line(exc)}"
             _record_failure(target, src, message, started)
-            raise MoltError(message) from None
+            raise MoltError(message, hint=database_hint(message)) from None
     res.seconds = time.perf_counter() - clock
     res.notes = notes
     return res
