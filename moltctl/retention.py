@@ -50,6 +50,7 @@ class PurgeResult:
     cutoff: dt.datetime | None  # effective: the oldest completed snapshot kept
     dry_run: bool
     detach: bool
+    window_run_id: str | None = None  # the run of that snapshot
     removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ORDER, 0))
     partitions: dict[str, list[str]] = field(default_factory=dict)  # table -> dropped/detached
     anchors: int = 0  # old snapshots kept for the retained versions that reference them
@@ -61,7 +62,11 @@ class PurgeResult:
         return sum(self.removed.values())
 
     def rows(self) -> list[dict]:
-        verb = "partitions_detached" if self.detach else "partitions_dropped"
+        # a preview never calls anything dropped: it is not, yet
+        if self.dry_run:
+            verb = "partitions_to_detach" if self.detach else "partitions_to_drop"
+        else:
+            verb = "partitions_detached" if self.detach else "partitions_dropped"
         return [
             {
                 "table": t,
@@ -105,10 +110,19 @@ def _defaults(conn) -> dict[str, str]:
     return {p.table: p.partition for p in partitions.bounds(conn) if p.is_default}
 
 
+def _window(conn, cutoff: dt.datetime, **kwargs) -> PurgeResult:
+    """A result whose window starts at the last completed snapshot at or before ``cutoff``."""
+    row = conn.execute(
+        sqlfiles.render("retention/effective_cutoff.sql"), {"cutoff": cutoff}
+    ).fetchone()
+    effective, run_id = row if row else (None, None)
+    return PurgeResult(cutoff, effective, window_run_id=run_id, **kwargs)
+
+
 def plan(conn, cutoff: dt.datetime, *, detach: bool = False) -> PurgeResult:
     """What a purge up to ``cutoff`` would remove (rows per table, partitions); changes nothing."""
-    effective = _one(conn, "retention/effective_cutoff.sql", {"cutoff": cutoff})
-    result = PurgeResult(cutoff, effective, dry_run=True, detach=detach)
+    result = _window(conn, cutoff, dry_run=True, detach=detach)
+    effective = result.cutoff
     if effective is None:
         return result
     params = {"cutoff": effective}
@@ -269,8 +283,8 @@ def purge(
             if not confirm(preview):
                 preview.cancelled = True
                 return preview
-        effective = _one(conn, "retention/effective_cutoff.sql", {"cutoff": cutoff})
-        result = PurgeResult(cutoff, effective, dry_run=False, detach=detach)
+        result = _window(conn, cutoff, dry_run=False, detach=detach)
+        effective = result.cutoff
         if effective is None:
             return result
         # 1. versions that end before the window
@@ -302,16 +316,15 @@ def purge(
 
 
 def parse_before(text: str) -> dt.datetime:
-    """``--before``: an ISO timestamp with a zone (``Z`` accepted); UsageError otherwise."""
+    """``--before``: an ISO timestamp (``Z`` accepted; no zone: UTC, like every other option);
+    UsageError otherwise."""
     try:
         ts = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
             f"--before must be an ISO timestamp such as 2026-01-01T00:00:00Z, got {text!r}"
         ) from None
-    if ts.tzinfo is None:
-        raise UsageError("--before needs a time zone (e.g. 2026-01-01T00:00:00Z)")
-    return ts
+    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts
 
 
 __all__ = ["MoltError", "PurgeResult", "plan", "purge", "parse_before", "resolve_cutoff"]

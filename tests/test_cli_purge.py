@@ -40,7 +40,7 @@ def test_dry_run_lists_rows_and_partitions(conn, cli):
     rows = {x["table"]: x for x in json.loads(r.stdout)}
     expected = rd.expected_removal(conn, EFFECTIVE)
     assert {t: rows[t]["rows_removed"] for t in rows} == expected
-    assert rows["posts"]["partitions_dropped"] == 1
+    assert rows["posts"]["partitions_to_drop"] == 1
     assert "would remove" in r.stderr
     assert rd.fingerprint(conn) == before
 
@@ -375,3 +375,67 @@ def test_days_must_be_a_sane_number_checked_before_connecting(cli, conn):
             assert "Traceback" not in r.stderr
     r = cli("purge", "--days", "36500", "--yes")
     assert r.exit_code == 0, r.stderr
+
+
+# ---------------------------------------------------------------- messages (issue 11 item 9)
+
+
+def test_summary_names_the_cutoff_and_the_window_start_separately(conn, cli):
+    rd.build(conn, START, 24 * 30)
+    r = cli("purge", "--before", CUTOFF, "--yes")
+    assert r.exit_code == 0, r.stderr
+    summary = r.stderr.strip().splitlines()[0]
+    assert summary.startswith("removed ") and "before the cutoff 2026-02-10 05:30:00+00:00;" in (
+        summary
+    ), summary
+    assert (
+        "the kept window starts at snapshot 20260210T050000Z (2026-02-10 05:00:00+00:00)" in summary
+    ), summary
+    r = cli("purge", "--before", CUTOFF, "--dry-run")
+    assert "would remove 0 row(s) before the cutoff 2026-02-10 05:30:00+00:00;" in r.stderr
+
+
+def test_before_without_a_zone_is_utc(conn, cli):
+    rd.build(conn, START, 24 * 30)
+    r = cli("purge", "--before", "2026-02-10T05:30:00", "--dry-run", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    z = cli("purge", "--before", CUTOFF, "--dry-run", "-f", "json")
+    assert r.stdout == z.stdout and r.stderr == z.stderr
+
+
+def test_days_0_asks_on_a_terminal_and_needs_yes_otherwise(conn, cli, monkeypatch):
+    import moltctl.cli.cmd_purge as cmd
+
+    now = scalar(conn, "SELECT date_trunc('hour', now())")
+    rd.build(conn, now - dt.timedelta(days=2), 24)
+    before = rd.fingerprint(conn)
+    r = cli("purge", "--days", "0")  # not a terminal: refused without --yes
+    assert r.exit_code == 2, r.stderr
+    assert r.stderr.startswith("error: --days 0 removes every snapshot but the latest")
+    assert "--yes" in r.stderr
+    assert rd.fingerprint(conn) == before
+    assert cli("purge", "--days", "0", "--dry-run").exit_code == 0  # a dry run removes nothing
+    monkeypatch.setattr(cmd, "stdin_is_terminal", lambda: True)
+    r = cli("purge", "--days", "0", input="n\n")
+    assert r.exit_code == 1 and "cancelled: nothing removed" in r.stderr
+    assert rd.fingerprint(conn) == before
+    r = cli("purge", "--days", "0", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert scalar(conn, "SELECT count(DISTINCT snapshot_id) FROM posts") == 1
+
+
+def test_nothing_is_called_dropped_before_it_is(conn, cli, monkeypatch):
+    import moltctl.cli.cmd_purge as cmd
+
+    rd.build(conn, START, 24 * 30)
+    for args in (("--dry-run",), ("--dry-run", "--detach"), ("--dry-run", "-f", "json")):
+        r = cli("purge", "--before", CUTOFF, *args)
+        assert r.exit_code == 0, r.stderr
+        assert "dropped" not in r.stdout + r.stderr and "detached" not in r.stdout + r.stderr
+        assert "posts_p2026_01" in r.stderr or "partitions_to_" in r.stdout
+    monkeypatch.setattr(cmd, "stdin_is_terminal", lambda: True)
+    r = cli("purge", "--before", CUTOFF, input="n\n")
+    assert r.exit_code == 1
+    assert "dropped" not in r.stdout + r.stderr, r.stderr
+    assert "partitions to drop: " in r.stderr
+    assert "posts_p2026_01" in partitions.existing(conn)

@@ -162,8 +162,8 @@ def test_argument_errors(target):
         retention.purge(target, days=3, batch_size=0)
     with pytest.raises(UsageError, match="ISO"):
         retention.parse_before("yesterday")
-    with pytest.raises(UsageError, match="time zone"):
-        retention.parse_before("2026-01-01T00:00:00")
+    # no zone: UTC, like every other option
+    assert retention.parse_before("2026-01-01T00:00:00") == dt.datetime(2026, 1, 1, tzinfo=UTC)
     assert retention.parse_before("2026-01-01T00:00:00Z") == dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 
