@@ -37,3 +37,24 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (database errors carry DETAIL/HINT lines)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# database errors an operator can do something about: (text in the message, hint)
+_DATABASE_HINTS = (
+    (
+        "out of shared memory",
+        "too many partitions or locks for one transaction: raise the server's "
+        "max_locks_per_transaction (a restart is needed), or drop empty future partitions "
+        "with moltctl create-partition --prune",
+    ),
+    (
+        "lock timeout",
+        "another session holds a lock on that table (a long query?): retry when it is done",
+    ),
+)
+
+
+def database_hint(message: str) -> str | None:
+    """A hint for a database error's first line, when there is a useful one."""
+    lowered = message.lower()
+    return next((hint for text, hint in _DATABASE_HINTS if text in lowered), None)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from moltctl import migrations, sqlfiles
-from moltctl.errors import UsageError
+from moltctl.errors import MoltError, UsageError
 from moltctl.sqlrun import run_script
 
 # table -> partition key (the snapshot's time, copied at ingest)
@@ -27,8 +27,16 @@ PARTITIONED = {
 }
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-# transaction-level lock: two ingests creating the same month's partition do it one at a time
+# Transaction-level lock. Creating a partition locks the default partition (ACCESS EXCLUSIVE)
+# and snapshots (the new foreign key): done while another ingest's data transaction holds row
+# locks there, the two deadlock. So creation holds this lock exclusively and every load's data
+# transaction holds it shared from its first statement: months are created between loads only.
 CREATE_LOCK = 0x6D6F6C74_0020
+# how long partition DDL waits for a table lock (readers queue behind a waiting DDL)
+DDL_WAIT = 5.0
+# create-partition --months-ahead beyond this needs --force: each partition costs catalog
+# space, and every query of a table locks all its partitions (max_locks_per_transaction)
+MAX_MONTHS_AHEAD = 36
 
 
 @dataclass
@@ -55,7 +63,7 @@ class Change:
     partition: str
     lower: dt.datetime
     upper: dt.datetime
-    action: str  # created | moved | exists | covered
+    action: str  # created | moved | exists | covered | dropped | kept (holds rows)
     moved_rows: int = 0
 
 
@@ -187,13 +195,103 @@ def existing(conn) -> list[str]:
 
 
 def ensure_for_time(conn, ts: dt.datetime) -> list[str]:
-    """Make sure the month holding ``ts`` has a partition in every partitioned table.
-
-    Ingest calls this (in a short transaction of its own) before loading a snapshot.
-    """
+    """Make sure the month holding ``ts`` has a partition in every partitioned table
+    (caller's transaction)."""
     conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
     parts = bounds(conn)  # read under the lock: another ingest may just have created them
     return [create_month(conn, table, ts, parts).partition for table in PARTITIONED]
+
+
+def missing_months(conn, times) -> list[dt.datetime]:
+    """The months (first instants) holding ``times`` that some partitioned table lacks."""
+    parts = [p for p in bounds(conn) if not p.is_default]
+
+    def covered(table: str, m: dt.datetime) -> bool:
+        return any(p.table == table and p.lower <= m < p.upper for p in parts)
+
+    months = {month_start(t) for t in times}
+    return sorted(m for m in months if not all(covered(t, m) for t in PARTITIONED))
+
+
+class PartitionWait(MoltError):
+    """A load's months could not be created within the lock wait allowed."""
+
+
+def prepare_load(conn, times, *, wait: float, ddl_wait: float = DDL_WAIT) -> list[str]:
+    """Create the months a load needs, before its data transaction (``conn`` in autocommit).
+
+    One short transaction: CREATE_LOCK exclusively (so it waits, at most ``wait`` seconds,
+    for the data transactions of concurrent loads to end), then the partitions in one fixed
+    order (tables as in PARTITIONED, months ascending), each lock wait bounded by ``ddl_wait``.
+    Nothing to create: no lock at all. Raises PartitionWait when a wait runs out (nothing
+    created; the load's rows can still go to the default partitions). Returns what it created.
+    """
+    import psycopg
+
+    months = missing_months(conn, times)
+    if not months:
+        return []
+    ddl_wait = min(ddl_wait, wait)
+    waiting_for = f"the data transactions of concurrent loads ({wait:g}s)"
+    try:
+        with conn.transaction():
+            _lock_timeout(conn, wait)
+            conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
+            _lock_timeout(conn, ddl_wait)
+            waiting_for = f"a table lock held by another session, e.g. a long query ({ddl_wait:g}s)"
+            parts = bounds(conn)  # read under the lock: another ingest may just have created them
+            created = []
+            for table in PARTITIONED:
+                for m in months:
+                    change = create_month(conn, table, m, parts)
+                    if change.action in ("created", "moved"):
+                        created.append(change.partition)
+            return created
+    except psycopg.errors.LockNotAvailable:
+        names = ", ".join(f"{m:%Y-%m}" for m in months)
+        raise PartitionWait(
+            f"the partitions of {names} were not created: waited for {waiting_for}"
+        ) from None
+
+
+def lock_for_load(conn) -> None:
+    """First statement of a load's data transaction: no month is created until it ends."""
+    conn.execute(sqlfiles.render("partitions/xact_lock_shared.sql"), {"key": CREATE_LOCK})
+
+
+def _lock_timeout(conn, seconds: float) -> None:
+    # 0 would mean "wait forever" to PostgreSQL: the shortest real bound instead
+    ms = max(1, round(seconds * 1000))
+    conn.execute(sqlfiles.render("partitions/lock_timeout.sql"), {"value": f"{ms}ms"})
+
+
+def check_request(
+    *,
+    tables=None,
+    months_ahead: int | None = None,
+    month: str | None = None,
+    prune: bool = False,
+    force: bool = False,
+) -> tuple[list[str], int, dt.datetime | None]:
+    """Validate create-partition's options without a database (the CLI calls this before any
+    server starts): (tables, months_ahead, first month or None for the current one)."""
+    tables = check_tables(tables)
+    if prune and month is not None:
+        raise UsageError("--prune and --month do not go together: --prune keeps the current "
+                         "month and --months-ahead after it")  # fmt: skip
+    start = parse_month(month) if month is not None else None
+    if months_ahead is None:
+        months_ahead = 0 if month is not None else 3
+    if months_ahead < 0:
+        raise UsageError("--months-ahead must be 0 or more")
+    if months_ahead > MAX_MONTHS_AHEAD and not force and not prune:
+        raise UsageError(
+            f"--months-ahead {months_ahead} is more than {MAX_MONTHS_AHEAD} "
+            f"(that would be {(months_ahead + 1) * len(tables)} partitions)",
+            hint="every partition costs catalog space and locks in each query; "
+            "add --force if you really mean it",
+        )
+    return tables, months_ahead, start
 
 
 def create_partitions(
@@ -203,23 +301,25 @@ def create_partitions(
     months_ahead: int | None = None,
     month: str | None = None,
     lock_timeout: float = 0.0,
+    force: bool = False,
+    prune: bool = False,
 ) -> list[Change]:
     """``create-partition``: the months asked for, for the tables asked for, idempotently.
 
     Default: every partitioned table, the current month (the server's) and 3 months ahead.
     With ``month`` (YYYY-MM): that month and ``months_ahead`` (default 0) after it. Each
     table-month is one transaction (create, or create + move rows out of the default).
+    More than MAX_MONTHS_AHEAD months ahead needs ``force``. With ``prune`` nothing is
+    created: the monthly partitions after the current month + ``months_ahead`` that hold no
+    row are dropped (action "dropped"; "kept (holds rows)" for the others).
     Holds the maintenance lock exclusively (no ingest or purge meanwhile).
     """
     from moltctl import locks
     from moltctl.connection import connect
 
-    tables = check_tables(tables)
-    start = parse_month(month) if month is not None else None
-    if months_ahead is None:
-        months_ahead = 0 if month is not None else 3
-    if months_ahead < 0:
-        raise UsageError("--months-ahead must be 0 or more")
+    tables, months_ahead, start = check_request(
+        tables=tables, months_ahead=months_ahead, month=month, prune=prune, force=force
+    )
     changes: list[Change] = []
     with (
         locks.advisory_lock(target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout),
@@ -228,10 +328,36 @@ def create_partitions(
         migrations.require_current(conn)
         if start is None:
             start = month_start(conn.execute(sqlfiles.render("partitions/now.sql")).fetchone()[0])
+        if prune:
+            return prune_after(conn, tables, add_months(start, months_ahead + 1))
         for table in tables:
             for i in range(months_ahead + 1):
                 with conn.transaction():
                     changes.append(create_month(conn, table, add_months(start, i)))
+    return changes
+
+
+def prune_after(conn, tables, since: dt.datetime) -> list[Change]:
+    """Drop the monthly partitions of ``tables`` starting at or after ``since`` that hold no
+    row; one transaction per table, each partition locked against writes before it is
+    checked. Partitions holding rows are left alone (action "kept (holds rows)")."""
+    changes: list[Change] = []
+    for table in tables:
+        future = [p for p in bounds(conn, [table]) if not p.is_default and p.lower >= since]
+        if not future:
+            continue
+        with conn.transaction():
+            _lock_timeout(conn, DDL_WAIT)
+            for p in future:
+                name = p.partition
+                conn.execute(sqlfiles.render("partitions/lock_share.sql.j2", partition=name))
+                sql = sqlfiles.render("partitions/has_rows.sql.j2", partition=name)
+                if conn.execute(sql).fetchone()[0]:
+                    action = "kept (holds rows)"
+                else:
+                    conn.execute(sqlfiles.render("retention/partition_drop.sql.j2", partition=name))
+                    action = "dropped"
+                changes.append(Change(table, name, p.lower, p.upper, action))
     return changes
 
 

@@ -1,7 +1,8 @@
 """``purge``: remove the snapshots older than a cutoff and everything that belongs only to them.
 
-The retained window starts at the *effective cutoff*: the last snapshot at or before the
-requested cutoff (it answers the moments just after the cutoff, so it stays). Then, as small
+The retained window starts at the *effective cutoff*: the last completed snapshot at or before
+the requested cutoff (it answers the moments just after the cutoff, so it stays; a failed run
+holds no data and never anchors the window). Then, as small
 committed steps, each idempotent, so that a purge killed at any moment leaves a consistent
 database and re-running it finishes the job:
 
@@ -26,6 +27,7 @@ window and go; the snapshot row stays as the versions' provenance.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -36,6 +38,8 @@ from moltctl.errors import MoltError, UsageError
 VERSIONED = ("agents", "submolts")
 ORDER = ("snapshots", *VERSIONED, *partitions.PARTITIONED)
 DEFAULT_BATCH = 10_000
+# --days above this (a century) is a typo, not a retention policy
+MAX_DAYS = 36_500
 _NIL = uuid.UUID(int=0)
 _MINUS_INFINITY = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
@@ -43,9 +47,10 @@ _MINUS_INFINITY = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 @dataclass
 class PurgeResult:
     requested_cutoff: dt.datetime | None
-    cutoff: dt.datetime | None  # effective: the oldest snapshot kept
+    cutoff: dt.datetime | None  # effective: the oldest completed snapshot kept
     dry_run: bool
     detach: bool
+    window_run_id: str | None = None  # the run of that snapshot
     removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ORDER, 0))
     partitions: dict[str, list[str]] = field(default_factory=dict)  # table -> dropped/detached
     anchors: int = 0  # old snapshots kept for the retained versions that reference them
@@ -57,7 +62,11 @@ class PurgeResult:
         return sum(self.removed.values())
 
     def rows(self) -> list[dict]:
-        verb = "partitions_detached" if self.detach else "partitions_dropped"
+        # a preview never calls anything dropped: it is not, yet
+        if self.dry_run:
+            verb = "partitions_to_detach" if self.detach else "partitions_to_drop"
+        else:
+            verb = "partitions_detached" if self.detach else "partitions_dropped"
         return [
             {
                 "table": t,
@@ -72,15 +81,19 @@ def _one(conn, template: str, params: dict | None = None, **ctx):
     return conn.execute(sqlfiles.render(template, **ctx), params).fetchone()[0]
 
 
-def resolve_cutoff(conn, days: float | None, before: dt.datetime | None) -> dt.datetime:
+def check_cutoff(days: float | None, before: dt.datetime | None) -> None:
+    """Usage errors of --days/--before, found without a database (the CLI checks before any
+    server starts): exactly one of them; days a finite number from 0 to MAX_DAYS."""
     if (days is None) == (before is None):
         raise UsageError("give exactly one of --days N or --before TIMESTAMP")
+    if days is not None and not (math.isfinite(days) and 0 <= days <= MAX_DAYS):
+        raise UsageError(f"--days must be a number of days from 0 to {MAX_DAYS}, got {days:g}")
+
+
+def resolve_cutoff(conn, days: float | None, before: dt.datetime | None) -> dt.datetime:
+    check_cutoff(days, before)
     if before is not None:
-        if before.tzinfo is None:
-            raise UsageError("--before needs a time zone (e.g. 2026-01-01T00:00:00Z)")
-        return before
-    if days < 0:
-        raise UsageError("--days must be 0 or more")
+        return before.replace(tzinfo=dt.UTC) if before.tzinfo is None else before
     return _one(conn, "retention/cutoff.sql", {"days": days})
 
 
@@ -97,10 +110,19 @@ def _defaults(conn) -> dict[str, str]:
     return {p.table: p.partition for p in partitions.bounds(conn) if p.is_default}
 
 
+def _window(conn, cutoff: dt.datetime, **kwargs) -> PurgeResult:
+    """A result whose window starts at the last completed snapshot at or before ``cutoff``."""
+    row = conn.execute(
+        sqlfiles.render("retention/effective_cutoff.sql"), {"cutoff": cutoff}
+    ).fetchone()
+    effective, run_id = row if row else (None, None)
+    return PurgeResult(cutoff, effective, window_run_id=run_id, **kwargs)
+
+
 def plan(conn, cutoff: dt.datetime, *, detach: bool = False) -> PurgeResult:
     """What a purge up to ``cutoff`` would remove (rows per table, partitions); changes nothing."""
-    effective = _one(conn, "retention/effective_cutoff.sql", {"cutoff": cutoff})
-    result = PurgeResult(cutoff, effective, dry_run=True, detach=detach)
+    result = _window(conn, cutoff, dry_run=True, detach=detach)
+    effective = result.cutoff
     if effective is None:
         return result
     params = {"cutoff": effective}
@@ -261,8 +283,8 @@ def purge(
             if not confirm(preview):
                 preview.cancelled = True
                 return preview
-        effective = _one(conn, "retention/effective_cutoff.sql", {"cutoff": cutoff})
-        result = PurgeResult(cutoff, effective, dry_run=False, detach=detach)
+        result = _window(conn, cutoff, dry_run=False, detach=detach)
+        effective = result.cutoff
         if effective is None:
             return result
         # 1. versions that end before the window
@@ -294,16 +316,15 @@ def purge(
 
 
 def parse_before(text: str) -> dt.datetime:
-    """``--before``: an ISO timestamp with a zone (``Z`` accepted); UsageError otherwise."""
+    """``--before``: an ISO timestamp (``Z`` accepted; no zone: UTC, like every other option);
+    UsageError otherwise."""
     try:
         ts = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
             f"--before must be an ISO timestamp such as 2026-01-01T00:00:00Z, got {text!r}"
         ) from None
-    if ts.tzinfo is None:
-        raise UsageError("--before needs a time zone (e.g. 2026-01-01T00:00:00Z)")
-    return ts
+    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts
 
 
 __all__ = ["MoltError", "PurgeResult", "plan", "purge", "parse_before", "resolve_cutoff"]

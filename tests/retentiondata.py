@@ -17,32 +17,39 @@ SELECT ts, to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"'),
        jsonb_build_object('agents', h), 'completed', ts, ts + interval '5 minutes'
 FROM generate_series(0, %(hours)s - 1) h,
      LATERAL (SELECT %(start)s::timestamptz + h * interval '1 hour' AS ts) x
+WHERE %(only)s::int[] IS NULL OR h = ANY(%(only)s::int[])
 """
 
 # agent a: first seen at hour 0 (or hours/3 when mod(a, 4) = 0); a new version every
-# 5 + 7 * mod(a, 5) hours; agents with mod(a, 7) = 0 disappear at 2/3 of the span (no current)
+# 5 + 7 * mod(a, 5) hours; agents with mod(a, 7) = 0 disappear at 2/3 of the span (no current).
+# With ``only`` (the hours that have a snapshot), each of these moments is the next snapshot's.
 AGENTS = """
-WITH params AS (
-    SELECT a, CASE WHEN mod(a, 4) = 0 THEN %(hours)s / 3 ELSE 0 END AS first_h,
-           5 + 7 * mod(a, 5) AS period, mod(a, 7) = 0 AS leaves
+WITH hs AS (
+    SELECT h FROM generate_series(0, %(hours)s - 1) h
+    WHERE %(only)s::int[] IS NULL OR h = ANY(%(only)s::int[])
+), params AS (
+    SELECT a,
+           (SELECT min(h) FROM hs
+            WHERE h >= CASE WHEN mod(a, 4) = 0 THEN %(hours)s / 3 ELSE 0 END) AS first_h,
+           5 + 7 * mod(a, 5) AS period,
+           CASE WHEN mod(a, 7) = 0 THEN (SELECT min(h) FROM hs WHERE h >= %(hours)s * 2 / 3)
+           END AS leave_h
     FROM generate_series(1, %(agents)s) a
 ), starts AS (
-    SELECT p.a, h, p.leaves
-    FROM params p, generate_series(0, %(hours)s - 1) h
+    SELECT p.a, h, p.leave_h
+    FROM params p, hs
     WHERE h >= p.first_h
       AND (h = p.first_h OR mod(h + p.a, p.period) = 0)
-      AND (NOT p.leaves OR h < %(hours)s * 2 / 3)
+      AND (p.leave_h IS NULL OR h < p.leave_h)
 ), versions AS (
-    SELECT a, h, leaves, lead(h) OVER (PARTITION BY a ORDER BY h) AS next_h FROM starts
+    SELECT a, h, leave_h, lead(h) OVER (PARTITION BY a ORDER BY h) AS next_h FROM starts
 )
 INSERT INTO {table} (snapshot_id, external_id, {name_col}, {extra_col}, valid_from, valid_to,
                      is_current)
 SELECT s.id, '{prefix}-' || v.a, '{prefix}' || v.a || '_v' || v.h, v.h * 10 + v.a,
        s.created_at,
-       CASE WHEN v.next_h IS NOT NULL THEN %(start)s::timestamptz + v.next_h * interval '1 hour'
-            WHEN v.leaves THEN %(start)s::timestamptz + (%(hours)s * 2 / 3) * interval '1 hour'
-       END,
-       v.next_h IS NULL AND NOT v.leaves
+       %(start)s::timestamptz + coalesce(v.next_h, v.leave_h) * interval '1 hour',
+       v.next_h IS NULL AND v.leave_h IS NULL
 FROM versions v
 JOIN snapshots s ON s.created_at = %(start)s::timestamptz + v.h * interval '1 hour'
 """
@@ -133,8 +140,10 @@ def build(
     partitioned: bool = True,
     payload: int = 0,
     chunk_hours: int = 24 * 7,
+    only: list[int] | None = None,
 ) -> None:
-    """Write ``hours`` hourly snapshots from ``start`` and all their data (autocommit conn ok)."""
+    """Write ``hours`` hourly snapshots from ``start`` and all their data (autocommit conn ok);
+    with ``only``, just the snapshots of those hours (offsets from ``start``)."""
     from moltctl import partitions
 
     end = start + dt.timedelta(hours=hours)
@@ -151,6 +160,7 @@ def build(
         "comments": comments,
         "history": history,
         "payload": payload,
+        "only": only,
     }
     conn.execute(SNAPSHOTS, p)
     conn.execute(
@@ -198,11 +208,12 @@ def agents_at(conn, moments, table: str = "agents") -> dict:
 
 
 def snapshot_at(conn, moments) -> dict:
-    """moment -> (run_id, md5 of every content row of the latest snapshot at or before it)."""
+    """moment -> (run_id, md5 of every content row of the latest completed snapshot at or
+    before it); a failed run answers nothing, it holds no data."""
     out = {}
     for m in moments:
         row = conn.execute(
-            "SELECT id, run_id FROM snapshots WHERE created_at <= %s "
+            "SELECT id, run_id FROM snapshots WHERE created_at <= %s AND status = 'completed' "
             "ORDER BY created_at DESC LIMIT 1",
             (m,),
         ).fetchone()

@@ -130,3 +130,61 @@ def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):
         assert_refused_at_002(cli("create-partition", *args, dsn_override=empty_dsn))
     with psycopg.connect(empty_dsn) as c:
         assert partitions.existing(c) == before
+
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+
+
+def test_months_ahead_is_bounded_before_connecting(cli, conn):
+    """Issue 9 item 7: --months-ahead 1000 created 4,985 partitions without a question."""
+    before = partitions.existing(conn)
+    for dsn in (None, UNREACHABLE):  # checked before any connection (or server start)
+        r = cli("create-partition", "--months-ahead", "1000", dsn_override=dsn)
+        assert r.exit_code == 2, r.stderr
+        assert r.stderr.strip().splitlines()[0] == (
+            "error: --months-ahead 1000 is more than 36 (that would be 5005 partitions)"
+        )
+        assert "--force" in r.stderr and len(r.stderr.strip().splitlines()) == 2
+    assert partitions.existing(conn) == before
+    r = cli("create-partition", "--months-ahead", "36", "--table", "posts", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    r = cli("create-partition", "--months-ahead", "40", "--table", "posts", "--force", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    assert len(json.loads(r.stdout)) == 41
+
+
+def test_prune_drops_empty_future_partitions_only(cli, conn):
+    start = partitions.month_start(scalar(conn, "SELECT now()"))
+    assert cli("create-partition", "--months-ahead", "12").exit_code == 0
+    # a row in one far month: that partition is refused, whatever --prune says
+    far = partitions.add_months(start, 10)
+    rd.build(conn, far + dt.timedelta(days=3), 1)
+    before = set(partitions.existing(conn))
+    r = cli("create-partition", "--prune", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    dropped = {x["partition"] for x in rows if x["action"] == "dropped"}
+    kept = {x["partition"] for x in rows if x["action"] == "kept (holds rows)"}
+    assert dropped == {
+        partitions.partition_name(t, partitions.add_months(start, i))
+        for t in TABLES
+        for i in range(4, 13)
+        if i != 10
+    }
+    assert kept == {partitions.partition_name(t, far) for t in TABLES}
+    assert set(partitions.existing(conn)) == before - dropped
+    # the current month and 3 ahead stay (the default of create-partition)
+    assert partitions.partition_name("posts", partitions.add_months(start, 3)) in before - dropped
+    assert f"dropped {len(dropped)} empty partition(s)" in r.stderr
+    assert f"kept {len(kept)} partition(s) holding rows" in r.stderr
+    # --months-ahead says how many months after the current one to keep; idempotent
+    r = cli("create-partition", "--prune", "--months-ahead", "1", "--table", "comments")
+    assert r.exit_code == 0, r.stderr
+    assert "comments_p" + f"{partitions.add_months(start, 2):%Y_%m}" in r.stdout
+    assert partitions.partition_name("posts", partitions.add_months(start, 2)) in (
+        partitions.existing(conn)
+    )
+    r = cli("create-partition", "--prune", "--months-ahead", "1", "--table", "comments")
+    assert r.exit_code == 0 and "dropped 0 empty partition(s)" in r.stderr
+    r = cli("create-partition", "--prune", "--month", "2026-01")
+    assert r.exit_code == 2 and "--prune and --month" in r.stderr

@@ -40,7 +40,7 @@ def test_dry_run_lists_rows_and_partitions(conn, cli):
     rows = {x["table"]: x for x in json.loads(r.stdout)}
     expected = rd.expected_removal(conn, EFFECTIVE)
     assert {t: rows[t]["rows_removed"] for t in rows} == expected
-    assert rows["posts"]["partitions_dropped"] == 1
+    assert rows["posts"]["partitions_to_drop"] == 1
     assert "would remove" in r.stderr
     assert rd.fingerprint(conn) == before
 
@@ -77,6 +77,64 @@ def test_terminal_asks_and_no_cancels(conn, cli, monkeypatch):
     assert rd.fingerprint(conn) != before
     r = cli("purge", "--before", CUTOFF, "--yes")  # no question at all
     assert r.exit_code == 0 and "?" not in r.stderr
+
+
+def _generate(cli, out, *args: str) -> list[str]:
+    gen = cli("generate", str(out), "--format", "bundle", "--seed", "1", *args)
+    assert gen.exit_code == 0, gen.stderr
+    return gen.stdout.split()
+
+
+def _answers(conn, cli, moments: list[dt.datetime]) -> tuple:
+    """Every point-in-time answer the tests compare: versions valid, the latest completed
+    snapshot's content, and the CLI's agent-at for a few agents."""
+    handles = [r[0] for r in conn.execute("SELECT DISTINCT handle FROM agents ORDER BY 1 LIMIT 3")]
+    at = []
+    for m in moments:
+        for h in handles:
+            r = cli("query", "agent-at", "--agent", h, "--at", m.isoformat(), "-f", "json")
+            assert r.exit_code == 0, r.stderr
+            at.append(json.loads(r.stdout))
+    return (
+        rd.agents_at(conn, moments),
+        rd.agents_at(conn, moments, "submolts"),
+        rd.snapshot_at(conn, moments),
+        at,
+    )
+
+
+def test_failed_run_before_the_cutoff_does_not_move_the_window(tmp_path, cli, conn):
+    """Issue 9.1: the window starts at the last *completed* snapshot at or before the cutoff;
+    a failed run after it (a bad bundle, as ingest-file records one) must not become the anchor
+    and take the anchor's posts, comments, evaluations and score history with it."""
+    paths = _generate(
+        cli, tmp_path / "runs", "--runs", "4", "--posts", "10", "--agents", "30",
+        "--comments-per-post", "2", "--start", "2026-01-10T00:00:00Z", "--interval-hours", "48",
+    )  # fmt: skip
+    r = cli("ingest-file", *paths)
+    assert r.exit_code == 0, r.stderr
+    anchor_run = os.path.basename(paths[2]).split(".")[0]  # 2026-01-14, before the cutoff
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text('{"type": "snapshot", "run_id": "20260114T120000Z"}\n{not json\n')
+    assert cli("ingest-file", str(bad)).exit_code == 1
+    assert conn.execute(
+        "SELECT status FROM snapshots WHERE run_id = '20260114T120000Z'"
+    ).fetchone() == ("failed",)
+    anchor_content = rd.snapshot_at(conn, [dt.datetime(2026, 1, 14, 1, tzinfo=UTC)])
+    cutoff = dt.datetime(2026, 1, 15, tzinfo=UTC)
+    moments = [cutoff + dt.timedelta(hours=h) for h in (0, 1, 12, 24, 25, 48, 72)]
+    before = _answers(conn, cli, moments)
+
+    r = cli("purge", "--before", cutoff.isoformat(), "--yes")
+    assert r.exit_code == 0, r.stderr
+
+    assert _answers(conn, cli, moments) == before
+    # the anchor keeps every row; the older completed runs are gone
+    assert rd.snapshot_at(conn, [dt.datetime(2026, 1, 14, 1, tzinfo=UTC)]) == anchor_content
+    assert anchor_content[dt.datetime(2026, 1, 14, 1, tzinfo=UTC)][0] == anchor_run
+    eff = scalar(conn, "SELECT created_at FROM snapshots WHERE run_id = %s", (anchor_run,))
+    assert scalar(conn, "SELECT min(fetched_at) FROM posts") == eff
+    assert scalar(conn, "SELECT count(*) FROM posts WHERE fetched_at = %s", (eff,)) == 10
 
 
 def test_usage_errors(cli):
@@ -339,3 +397,82 @@ def test_ctrl_c_at_the_question_exits_130(conn, dsn):
     assert "interrupted at the question: nothing removed" in text and "Traceback" not in text
     assert "Aborted" not in text
     assert rd.fingerprint(conn) == before
+
+
+def test_days_must_be_a_sane_number_checked_before_connecting(cli, conn):
+    """Issue 9 item 7: nan, inf and huge --days are usage errors (exit 2), like --days -5,
+    found before any connection is made or any server started."""
+    unreachable = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+    for days in ("nan", "inf", "-inf", "1e9", "3000000", "-5", "36501"):
+        for dsn in (None, unreachable):
+            r = cli("purge", "--days", days, "--yes", dsn_override=dsn)
+            assert r.exit_code == 2, (days, r.stderr)
+            line = r.stderr.strip().splitlines()[0]
+            assert line.startswith("error: --days must be a number of days from 0 to 36500"), line
+            assert "Traceback" not in r.stderr
+    r = cli("purge", "--days", "36500", "--yes")
+    assert r.exit_code == 0, r.stderr
+
+
+# ---------------------------------------------------------------- messages (issue 11 item 9)
+
+
+def test_summary_names_the_cutoff_and_the_window_start_separately(conn, cli):
+    rd.build(conn, START, 24 * 30)
+    r = cli("purge", "--before", CUTOFF, "--yes")
+    assert r.exit_code == 0, r.stderr
+    summary = r.stderr.strip().splitlines()[0]
+    assert summary.startswith("removed ") and "before the cutoff 2026-02-10 05:30:00+00:00;" in (
+        summary
+    ), summary
+    assert (
+        "the kept window starts at snapshot 20260210T050000Z (2026-02-10 05:00:00+00:00)" in summary
+    ), summary
+    r = cli("purge", "--before", CUTOFF, "--dry-run")
+    assert "would remove 0 row(s) before the cutoff 2026-02-10 05:30:00+00:00;" in r.stderr
+
+
+def test_before_without_a_zone_is_utc(conn, cli):
+    rd.build(conn, START, 24 * 30)
+    r = cli("purge", "--before", "2026-02-10T05:30:00", "--dry-run", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    z = cli("purge", "--before", CUTOFF, "--dry-run", "-f", "json")
+    assert r.stdout == z.stdout and r.stderr == z.stderr
+
+
+def test_days_0_asks_on_a_terminal_and_needs_yes_otherwise(conn, cli, monkeypatch):
+    import moltctl.cli.cmd_purge as cmd
+
+    now = scalar(conn, "SELECT date_trunc('hour', now())")
+    rd.build(conn, now - dt.timedelta(days=2), 24)
+    before = rd.fingerprint(conn)
+    r = cli("purge", "--days", "0")  # not a terminal: refused without --yes
+    assert r.exit_code == 2, r.stderr
+    assert r.stderr.startswith("error: --days 0 removes every snapshot but the latest")
+    assert "--yes" in r.stderr
+    assert rd.fingerprint(conn) == before
+    assert cli("purge", "--days", "0", "--dry-run").exit_code == 0  # a dry run removes nothing
+    monkeypatch.setattr(cmd, "stdin_is_terminal", lambda: True)
+    r = cli("purge", "--days", "0", input="n\n")
+    assert r.exit_code == 1 and "cancelled: nothing removed" in r.stderr
+    assert rd.fingerprint(conn) == before
+    r = cli("purge", "--days", "0", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert scalar(conn, "SELECT count(DISTINCT snapshot_id) FROM posts") == 1
+
+
+def test_nothing_is_called_dropped_before_it_is(conn, cli, monkeypatch):
+    import moltctl.cli.cmd_purge as cmd
+
+    rd.build(conn, START, 24 * 30)
+    for args in (("--dry-run",), ("--dry-run", "--detach"), ("--dry-run", "-f", "json")):
+        r = cli("purge", "--before", CUTOFF, *args)
+        assert r.exit_code == 0, r.stderr
+        assert "dropped" not in r.stdout + r.stderr and "detached" not in r.stdout + r.stderr
+        assert "posts_p2026_01" in r.stderr or "partitions_to_" in r.stdout
+    monkeypatch.setattr(cmd, "stdin_is_terminal", lambda: True)
+    r = cli("purge", "--before", CUTOFF, input="n\n")
+    assert r.exit_code == 1
+    assert "dropped" not in r.stdout + r.stderr, r.stderr
+    assert "partitions to drop: " in r.stderr
+    assert "posts_p2026_01" in partitions.existing(conn)

@@ -580,3 +580,20 @@ def test_permalink_shown(q, shared):
     links = {p["external_id"]: p["permalink"] for p in shared[1].posts}
     rows = _rows(q, "high-risk", "--min-score", "0", "--limit", "1000")
     assert rows and all(r["permalink"] == links[r["post_id"]] for r in rows)
+
+
+def test_out_of_shared_memory_gets_a_hint(cli, tmp_path):
+    """Issue 9 item 7: too many partitions made queries fail with "out of shared memory" and
+    no way forward. The real error, from a query taking more locks than the server's lock
+    table holds (advisory locks share it with table locks)."""
+    (tmp_path / "many-locks.sql.j2").write_text(
+        "{#\ndescription: Takes a lock per row.\n#}\n"
+        "SELECT count(pg_advisory_xact_lock(i)) AS n FROM generate_series(1, 200000) i\n"
+        "LIMIT %(limit)s\n"
+    )
+    r = cli("query", "--templates", str(tmp_path), "many-locks")
+    assert r.exit_code == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("error: ") and "out of shared memory" in lines[0], lines
+    assert lines[1].startswith("hint: ") and "max_locks_per_transaction" in lines[1], lines
+    assert "create-partition --prune" in lines[1] and len(lines) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import psycopg
@@ -336,3 +337,58 @@ def test_concurrent_ingests_create_a_month_once(conn, dsn):
         a.commit()
         t.join(10)
     assert errors == [] and names == [[f"{t}_p2024_09" for t in TABLES]]
+
+
+def _new_month_bundle(tmp_path, run_id="20250301T120000Z"):
+    from tests.test_ingest_support import agent, post, write_bundle
+
+    return write_bundle(tmp_path / "m.ndjson", run_id, [agent("a1", name="x"), post("p1", "a1")])
+
+
+def _one_warning(result) -> str:
+    assert result.exit_code == 0, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_ingest_creates_its_month_between_loads_and_bounds_the_wait(tmp_path, cli, conn, dsn):
+    """A load's data transaction holds CREATE_LOCK shared: a run needing a new month waits for
+    it at most --lock-timeout, then loads into the default partitions, saying so in one line."""
+    path = _new_month_bundle(tmp_path)
+    with psycopg.connect(dsn) as other:
+        partitions.lock_for_load(other)  # as a concurrent load's data transaction does
+        started = time.monotonic()
+        r = cli("ingest-file", "--lock-timeout", "0.5", str(path))
+        assert time.monotonic() - started < 10
+        other.rollback()
+    line = _one_warning(r)
+    assert line == (
+        "warning: 20250301T120000Z: the partitions of 2025-03 were not created: waited for the "
+        "data transactions of concurrent loads (0.5s); its rows go to the default partitions "
+        "(moltctl status says how to move them)"
+    )
+    assert scalar(conn, "SELECT count(*) FROM posts_default") == 1
+    assert "posts_p2025_03" not in partitions.existing(conn)
+    # the next run of that month creates it and moves the rows out of the default partition
+    r = cli("ingest-file", str(_new_month_bundle(tmp_path, "20250301T130000Z")))
+    assert r.exit_code == 0 and "warning:" not in r.stderr, r.stderr
+    assert scalar(conn, "SELECT count(*) FROM posts_p2025_03") == 2
+    assert scalar(conn, "SELECT count(*) FROM posts_default") == 0
+
+
+def test_a_long_reader_does_not_make_ingest_wait_forever(tmp_path, cli, conn, dsn):
+    """Creating a partition needs the default partition exclusively, and readers queue behind
+    a waiting DDL: the wait is bounded (by --lock-timeout, at most partitions.DDL_WAIT)."""
+    path = _new_month_bundle(tmp_path)
+    with psycopg.connect(dsn) as reader:
+        reader.execute("SELECT count(*) FROM posts").fetchone()  # its transaction stays open
+        started = time.monotonic()
+        r = cli("ingest-file", "--lock-timeout", "1", str(path))
+        waited = time.monotonic() - started
+        reader.rollback()
+    line = _one_warning(r)
+    assert "the partitions of 2025-03 were not created: waited for a table lock held by " in line
+    assert "another session, e.g. a long query (1s)" in line
+    assert 0.9 < waited < 10
+    assert scalar(conn, "SELECT count(*) FROM posts_default") == 1

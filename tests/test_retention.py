@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from moltctl import partitions, retention
 from moltctl.errors import UsageError
@@ -160,6 +162,93 @@ def test_argument_errors(target):
         retention.purge(target, days=3, batch_size=0)
     with pytest.raises(UsageError, match="ISO"):
         retention.parse_before("yesterday")
-    with pytest.raises(UsageError, match="time zone"):
-        retention.parse_before("2026-01-01T00:00:00")
+    # no zone: UTC, like every other option
+    assert retention.parse_before("2026-01-01T00:00:00") == dt.datetime(2026, 1, 1, tzinfo=UTC)
     assert retention.parse_before("2026-01-01T00:00:00Z") == dt.datetime(2026, 1, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- property: failed runs anywhere
+
+PROPERTY_START = dt.datetime(2026, 1, 30, tzinfo=UTC)  # spans cross into February
+
+
+@st.composite
+def layouts(draw):
+    """Completed snapshots at random hours, failed runs at random minutes, a random cutoff."""
+    hours = draw(st.integers(4, 60))
+    completed = draw(st.sets(st.integers(0, hours - 1), min_size=1, max_size=24))
+    failed = draw(st.sets(st.integers(-60, hours * 60 + 60), max_size=5))
+    cutoff = draw(st.integers(-90, hours * 60 + 90))
+    return hours, sorted(completed), sorted(failed), cutoff
+
+
+def _record_failed(conn, t: dt.datetime) -> None:
+    """The row ingest-file writes for a run that failed (its own SQL, nothing else loaded)."""
+    from moltctl import sqlfiles
+
+    conn.execute(
+        sqlfiles.render("ingest/snapshot_failed.sql"),
+        {
+            "run_id": f"{t:%Y%m%dT%H%M%SZ}",
+            "created_at": t,
+            "error": "b.ndjson: line 2: not JSON",
+            "started_at": t,
+        },
+    )
+
+
+def _window_answers(conn, moments, snapshot_moments) -> tuple:
+    return (
+        rd.agents_at(conn, moments),
+        rd.agents_at(conn, moments, "submolts"),
+        rd.snapshot_at(conn, snapshot_moments),
+    )
+
+
+def _check_purge_keeps_the_window(pg_admin, template_db, layout) -> None:
+    import psycopg
+
+    from moltctl.connection import resolve
+    from tests.conftest import _admin_exec, _fresh, _with_db
+
+    hours, completed, failed, cutoff_min = layout
+    name = _fresh(pg_admin, template_db)
+    dsn = _with_db(pg_admin, name)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rd.build(conn, PROPERTY_START, hours, agents=8, submolts=3, posts=2, only=completed)
+            for m in failed:
+                _record_failed(conn, PROPERTY_START + dt.timedelta(minutes=m))
+            cutoff = PROPERTY_START + dt.timedelta(minutes=cutoff_min)
+            times = [r[0] for r in conn.execute("SELECT created_at FROM snapshots ORDER BY 1")]
+            # the cutoff, every snapshot's time in the window and a moment just after each
+            # (the latest-snapshot answer only changes at snapshot times)
+            inside = [cutoff, *(t for t in times if t >= cutoff)]
+            moments = [*inside, *(t + dt.timedelta(minutes=1) for t in inside)]
+            before = _window_answers(conn, moments, inside)
+
+            result = retention.purge(resolve(dsn), before=cutoff)
+
+            assert _window_answers(conn, moments, inside) == before
+            # the window starts at the last completed snapshot at or before the cutoff
+            at = [PROPERTY_START + dt.timedelta(hours=h) for h in completed]
+            assert result.cutoff == max((t for t in at if t <= cutoff), default=None)
+    finally:
+        _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@settings(max_examples=5, deadline=None)
+@given(layout=layouts())
+# the reproduction of issue 9.1: a failed run between the last completed one and the cutoff
+@example(layout=(24, [0, 5, 10, 20], [11 * 60 + 30], 12 * 60))
+def test_purge_keeps_every_answer_at_or_after_the_cutoff(pg_admin, template_db, layout):
+    """Issue 9.1 as a property: for random completed and failed snapshots and a random cutoff,
+    every point-in-time answer at or after the cutoff is the same before and after purge."""
+    _check_purge_keeps_the_window(pg_admin, template_db, layout)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None)
+@given(layout=layouts())
+def test_purge_keeps_every_answer_at_or_after_the_cutoff_many(pg_admin, template_db, layout):
+    _check_purge_keeps_the_window(pg_admin, template_db, layout)

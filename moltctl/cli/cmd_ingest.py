@@ -212,6 +212,9 @@ def ingest_file(
         for line in display.stopped():
             info(line, quiet=False)
         raise
+    for snap in result.snapshots:
+        for note in snap.notes:
+            warn(note)
     warnings = result.warnings
     for line in warnings.lines():
         warn(line)

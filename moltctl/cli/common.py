@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from moltctl.errors import EXIT_ERROR, MoltError, first_line
+from moltctl.errors import EXIT_ERROR, MoltError, database_hint, first_line
 
 # the one --lock-timeout; each command's default is locks.WAIT or locks.NO_WAIT (see there why)
 LockTimeoutOption = Annotated[
@@ -137,7 +137,7 @@ class MoltGroup(TyperGroup):
             # database errors that no command anticipated are still one line, not a traceback
             if type(exc).__module__.startswith("psycopg"):
                 first = first_line(exc)
-                error_line(_scrub(ctx.obj, f"database error: {first}"))
+                error_line(_scrub(ctx.obj, f"database error: {first}"), database_hint(first))
                 raise typer.Exit(EXIT_ERROR) from None
             raise
 

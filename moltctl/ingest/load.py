@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from moltctl import locks, migrations, partitions, sqlfiles
-from moltctl.errors import MoltError, first_line
+from moltctl.errors import MoltError, database_hint, first_line
 from moltctl.ingest import records as rec
 from moltctl.ingest.clean import InputError, Warnings
 from moltctl.ingest.progress import Progress, ProgressFn, Reporter
@@ -75,6 +75,8 @@ class SnapshotResult:
     backfilled: bool = False
     # seconds per phase (parse+copy, posts, comments, scd2, history, ...): for benchmarks
     timings: dict[str, float] = field(default_factory=dict)
+    # what the operator should know though the run loaded (e.g. rows in a default partition)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -400,16 +402,20 @@ def load_source(
     progress: ProgressFn | None = None,
     run: int = 1,
     runs: int = 1,
+    lock_timeout: float = 60.0,
 ) -> SnapshotResult:
     """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock).
 
-    ``progress`` gets a ``Progress`` event per phase (run ``run`` of ``runs``); the last is
-    "done" (with the result) or "rolled_back" (then the error propagates).
+    Its month's partitions are created first, in a short transaction of their own, waiting at
+    most ``lock_timeout`` seconds for concurrent loads; if they cannot be, the rows go to the
+    default partitions and the result carries a note saying so. ``progress`` gets a
+    ``Progress`` event per phase (run ``run`` of ``runs``); the last is "done" (with the
+    result) or "rolled_back" (then the error propagates).
     """
     report = Reporter(progress, src.run_id, run, runs, src.size)
     report.phase("start")
     try:
-        res = _load_source(target, src, replace, strict, report)
+        res = _load_source(target, src, replace, strict, report, lock_timeout)
     except BaseException:  # an interrupt too: the transaction was rolled back
         report.phase("rolled_back")
         raise
@@ -417,7 +423,9 @@ def load_source(
     return res
 
 
-def _load_source(target, src: Source, replace: bool, strict: bool, report) -> SnapshotResult:
+def _load_source(
+    target, src: Source, replace: bool, strict: bool, report, lock_timeout: float
+) -> SnapshotResult:
     import psycopg
 
     from moltctl.connection import connect
@@ -425,14 +433,20 @@ def _load_source(target, src: Source, replace: bool, strict: bool, report) -> Sn
     warns = Warnings(strict=strict)
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
+    notes = []
     with connect(target, autocommit=True, application_name="moltctl ingest") as conn:
+        # a missing monthly partition is not fatal: the default one takes the rows
+        fallback = "its rows go to the default partitions (moltctl status says how to move them)"
+        try:
+            partitions.prepare_load(conn, [src.created_at], wait=lock_timeout)
+        except partitions.PartitionWait as exc:
+            notes.append(f"{src.run_id}: {exc.message}; {fallback}")
+        except psycopg.Error as exc:
+            notes.append(f"{src.run_id}: creating its month's partitions failed: "
+                         f"{first_line(exc)}; {fallback}")  # fmt: skip
         try:
             with conn.transaction():
-                partitions.ensure_for_time(conn, src.created_at)
-        except psycopg.Error:
-            pass  # a missing monthly partition is not fatal: the default one takes the rows
-        try:
-            with conn.transaction():
+                partitions.lock_for_load(conn)
                 res = _load(conn, src, replace, warns, report)
         except MoltError as exc:
             _record_failure(target, src, exc.message, started)
@@ -440,8 +454,9 @@ def _load_source(target, src: Source, replace: bool, strict: bool, report) -> Sn
         except psycopg.Error as exc:
             message = f"{src.path}: run {src.run_id}: database error: {first_line(exc)}"
             _record_failure(target, src, message, started)
-            raise MoltError(message) from None
+            raise MoltError(message, hint=database_hint(message)) from None
     res.seconds = time.perf_counter() - clock
+    res.notes = notes
     return res
 
 
@@ -479,6 +494,7 @@ def ingest_paths(
                     progress=progress,
                     run=run,
                     runs=len(sources),
+                    lock_timeout=lock_timeout,
                 )
             )
     result.seconds = time.perf_counter() - clock

@@ -1,0 +1,2 @@
+-- bounds the lock waits of the current transaction only
+SELECT set_config('lock_timeout', %(value)s, true)
