@@ -9,6 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from moltctl.errors import EXIT_ERROR, MoltError, first_line
+from moltctl.textsafe import visible
 
 
 @dataclass
@@ -45,27 +46,27 @@ def _stderr_console():
 def info(message: str, *, quiet: bool = False) -> None:
     """A message for people: stderr, coloured only on a terminal."""
     if not quiet:
-        _stderr_console().print(message, markup=False)
+        _stderr_console().print(visible(message, keep_newlines=True), markup=False)
 
 
 def warn(message: str) -> None:
-    _stderr_console().print(f"warning: {message}", style="yellow", markup=False)
+    _stderr_console().print(f"warning: {visible(message)}", style="yellow", markup=False)
 
 
 def error_line(message: str, hint: str | None = None) -> None:
     console = _stderr_console()
-    console.print(f"error: {message}", style="bold red", markup=False)
+    console.print(f"error: {visible(message)}", style="bold red", markup=False)
     if hint:
-        console.print(f"hint: {hint}", style="dim", markup=False)
+        console.print(f"hint: {visible(hint)}", style="dim", markup=False)
 
 
 def _scrub(ctx_obj, text: str) -> str:
     target = getattr(ctx_obj, "_target", None)
     if target is not None:
         return target.scrub(text)
-    from moltctl.connection import redact
+    from moltctl.connection import scrub
 
-    return redact(text)
+    return scrub(text, [])
 
 
 class MoltGroup(TyperGroup):

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from moltctl.textsafe import csv_cell, visible
+
 
 class Format(enum.StrEnum):
     table = "table"
@@ -77,9 +79,11 @@ def render(
         for r in rows:
             writer.writerow(
                 [
-                    json.dumps(_plain(r.get(c)), default=str)
-                    if isinstance(r.get(c), dict | list)
-                    else ("" if r.get(c) is None else _plain(r.get(c)))
+                    csv_cell(
+                        json.dumps(_plain(r.get(c)), default=str)
+                        if isinstance(r.get(c), dict | list)
+                        else ("" if r.get(c) is None else _plain(r.get(c)))
+                    )
                     for c in columns
                 ]
             )
@@ -94,7 +98,7 @@ def render(
         table.add_column(Text(c), overflow="fold")
     for r in rows:
         # Text, not str: data is never read as rich markup (a handle like "[bold]x" stays as is)
-        table.add_row(*[Text(_cell(r.get(c))) for c in columns])
+        table.add_row(*[Text(visible(_cell(r.get(c)))) for c in columns])
     console.print(table)
     if not rows:
         console.print("(no rows)", style="dim")
