@@ -398,6 +398,7 @@ def load_source(
     from moltctl.connection import connect
 
     warns = Warnings(strict=strict)
+    warns.merge(src.header_warnings)
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
     with connect(target, autocommit=True, application_name="moltctl ingest") as conn:
@@ -437,7 +438,7 @@ def ingest_paths(
     loaded) or MoltError; snapshots before the failing one stay loaded.
     """
     clock = time.perf_counter()
-    sources = discover(paths)
+    sources = discover(paths, strict=strict)
     result = IngestResult()
     with locks.advisory_lock(
         target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout, shared=True
