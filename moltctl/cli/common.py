@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from moltctl.errors import EXIT_ERROR, MoltError, first_line
 from moltctl.textsafe import visible
@@ -81,13 +83,23 @@ class MoltGroup(TyperGroup):
         except KeyboardInterrupt:
             error_line("interrupted")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # typer's own: exits, usage errors
         except Exception as exc:
             # database errors that no command anticipated are still one line, not a traceback
             if type(exc).__module__.startswith("psycopg"):
                 first = first_line(exc)
                 error_line(_scrub(ctx.obj, f"database error: {first}"))
                 raise typer.Exit(EXIT_ERROR) from None
-            raise
+            # anything else is a bug: one line, and the traceback on demand
+            if os.environ.get("MOLTCTL_DEBUG"):
+                raise
+            what = f"{type(exc).__name__}: {first_line(exc)}"
+            error_line(
+                _scrub(ctx.obj, f"internal error: {what}")
+                + " (run with MOLTCTL_DEBUG=1 for the traceback)"
+            )
+            raise typer.Exit(EXIT_ERROR) from None
 
 
 def stdin_is_terminal() -> bool:

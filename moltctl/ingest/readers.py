@@ -247,7 +247,11 @@ def _lines(stream, path: Path, chunk: int = 1 << 20):
     lineno = 0
     tail = bytearray()
     while True:
-        data = stream.read(chunk)
+        try:
+            data = stream.read(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            why = f"{exc}; truncated file?" if isinstance(exc, EOFError) else str(exc)
+            raise InputError(f"{path}: line {lineno + 1}: cannot read ({why})") from None
         if not data:
             if _NONBLANK.search(tail):
                 yield lineno + 1, bytes(tail)
@@ -277,7 +281,8 @@ def _bundle_source(path: Path, strict: bool = False) -> Source:
     with raw:
         try:
             first, lineno = b"", 1
-            for lineno, line in _lines(stream, path):  # noqa: B007 - the first one is wanted
+            # a small chunk: a file damaged further on is reported where it is damaged
+            for lineno, line in _lines(stream, path, 1 << 16):  # noqa: B007 - the first one
                 first = line
                 break
         except (EOFError, zlib.error) as exc:
