@@ -37,6 +37,10 @@ class InputError(MoltError):
     """Bad input: one line naming the file, the line or record, and the field."""
 
 
+class TooDeep(InputError):
+    """JSON nested deeper than MAX_DEPTH (the caller may name the record better)."""
+
+
 @dataclass
 class Warnings:
     """Counts of repaired input, by kind, plus the first place each kind was seen."""
@@ -106,7 +110,7 @@ MAX_DEPTH = 1024  # orjson's limit; the stdlib parser (tolerant path) gets no de
 
 
 def _too_deep(where: str) -> InputError:
-    return InputError(f"{where}: JSON nested deeper than {MAX_DEPTH} levels")
+    return TooDeep(f"{where}: JSON nested deeper than {MAX_DEPTH} levels")
 
 
 def parse(data: bytes, where: str, warns: Warnings, *, cut: bool = False):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl.ingest import records as rec
-from moltctl.ingest.clean import INCOMPLETE, InputError, Warnings, parse
+from moltctl.ingest.clean import INCOMPLETE, InputError, TooDeep, Warnings, parse
 
 _RUN_ID = re.compile(r"^(\d{8}T\d{6})(?:\.\d+)?Z$")
 RUN_MARKERS = (
@@ -354,7 +354,7 @@ def _discover(paths: list[str | Path], strict: bool) -> list[Source]:
 def _feed_list(path: Path, key: str, fn, sink, warns, progress, **kw) -> int:
     if not _is_input_file(path):
         return 0
-    items = _stream_list(path, warns, progress)
+    items = _stream_list(path, warns, progress, key=key)
     if items is None:  # not a plain list of objects: an envelope, parsed whole
         items = _envelope(_read_json(path, warns), path, key)
         if progress:
@@ -371,7 +371,7 @@ _ELEMENT_END = re.compile(rb"\}\s*[,\]]")
 _SPACE = b" \t\r\n"
 
 
-def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20):
+def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20, key="items"):
     """The objects of a file holding one JSON list, parsed one at a time (bounded memory:
     all_comments.json of a big pull is hundreds of MB), or None if the file does not start as a
     list of objects (the caller parses it whole).
@@ -424,8 +424,10 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20):
                 try:
                     value, end = _next_element(buf, start, str(path), warns, more)
                 except ElementTooLong:
-                    raise InputError(
-                        f"{path}: element {i}: longer than {_size(MAX_LINE)}"
+                    raise InputError(f"{path}: {key}[{i}]: longer than {_size(MAX_LINE)}") from None
+                except TooDeep as exc:
+                    raise TooDeep(
+                        exc.message.replace(f"{path}:", f"{path}: {key}[{i}]:", 1)
                     ) from None
                 except InputError:
                     break  # not valid JSON: the whole-file parse below says where
