@@ -29,6 +29,7 @@ import pytest
 from moltctl.errors import MoltError
 from moltctl.generator import generate_runs
 from moltctl.ingest import InputError, ingest_paths
+from tests.test_ingest_bad_input import no_hang  # noqa: F401 - autouse: a hang fails the case
 from tests.test_ingest_support import assert_invariants, data_counts, rows
 
 FAST = 30
