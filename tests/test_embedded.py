@@ -95,6 +95,8 @@ def home(tmp_root, monkeypatch):
     yield use
     with contextlib.suppress(MoltError):
         embedded.stop()
+    # the short socket directory outside the test's tree, when one was made
+    shutil.rmtree(embedded.short_socket_dir(embedded.data_dir()), ignore_errors=True)
 
 
 @pytest.mark.parametrize("length", [40, 120], ids=["short-path", "long-path"])
