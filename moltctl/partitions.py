@@ -81,6 +81,11 @@ def month_start(ts: dt.datetime) -> dt.datetime:
 
 def add_months(month: dt.datetime, n: int) -> dt.datetime:
     index = month.year * 12 + month.month - 1 + n
+    if not dt.MINYEAR <= index // 12 <= dt.MAXYEAR:
+        raise UsageError(
+            f"{month.year:04d}-{month.month:02d} {n:+d} month(s) is off the calendar "
+            "(0001-01 to 9999-12)"
+        )
     return dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.UTC)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from moltctl.errors import EXIT_ERROR, MoltError, database_hint, first_line
+from moltctl.textsafe import visible
 
 # the one --lock-timeout; each command's default is locks.WAIT or locks.NO_WAIT (see there why)
 LockTimeoutOption = Annotated[
@@ -78,29 +81,29 @@ def info(message: str, *, quiet: bool | None = None) -> None:
     """A message for people: stderr, coloured only on a terminal; none under --quiet unless
     ``quiet=False`` says it must be seen."""
     if not (_quiet() if quiet is None else quiet):
-        _stderr_console().print(message, markup=False)
+        _stderr_console().print(visible(message, keep_newlines=True), markup=False)
 
 
 def warn(message: str) -> None:
     """A warning on stderr; --quiet (cron) keeps it out: it prints only errors."""
     if not _quiet():
-        _stderr_console().print(f"warning: {message}", style="yellow", markup=False)
+        _stderr_console().print(f"warning: {visible(message)}", style="yellow", markup=False)
 
 
 def error_line(message: str, hint: str | None = None) -> None:
     console = _stderr_console()
-    console.print(f"error: {message}", style="bold red", markup=False)
+    console.print(f"error: {visible(message)}", style="bold red", markup=False)
     if hint:
-        console.print(f"hint: {hint}", style="dim", markup=False)
+        console.print(f"hint: {visible(hint)}", style="dim", markup=False)
 
 
 def _scrub(ctx_obj, text: str) -> str:
     target = getattr(ctx_obj, "_target", None)
     if target is not None:
         return target.scrub(text)
-    from moltctl.connection import redact
+    from moltctl.connection import scrub
 
-    return redact(text)
+    return scrub(text, [])
 
 
 QUIET = ("-q", "--quiet")
@@ -133,13 +136,23 @@ class MoltGroup(TyperGroup):
         except KeyboardInterrupt:
             error_line("interrupted")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # typer's own: exits, usage errors
         except Exception as exc:
             # database errors that no command anticipated are still one line, not a traceback
             if type(exc).__module__.startswith("psycopg"):
                 first = first_line(exc)
                 error_line(_scrub(ctx.obj, f"database error: {first}"), database_hint(first))
                 raise typer.Exit(EXIT_ERROR) from None
-            raise
+            # anything else is a bug: one line, and the traceback on demand
+            if os.environ.get("MOLTCTL_DEBUG"):
+                raise
+            what = f"{type(exc).__name__}: {first_line(exc)}"
+            error_line(
+                _scrub(ctx.obj, f"internal error: {what}")
+                + " (run with MOLTCTL_DEBUG=1 for the traceback)"
+            )
+            raise typer.Exit(EXIT_ERROR) from None
 
 
 def stdin_is_terminal() -> bool:

@@ -21,6 +21,8 @@ from typing import Annotated, Any
 
 import typer
 
+from moltctl.textsafe import csv_cell, visible
+
 GAP = "  "  # between table columns
 FALLBACK_WIDTH = 120  # neither COLUMNS nor a terminal (cron mail, a file)
 MIN_TEXT = 4  # a text column is never cut narrower than this (…)
@@ -134,6 +136,12 @@ class Style:
 
 
 def cell(value: Any, style: Style | None = None) -> str:
+    """One value as people read it: the single place a cell's text is made; scraped text
+    cannot drive the terminal (control characters are shown as escapes)."""
+    return visible(_cell_text(value, style))
+
+
+def _cell_text(value: Any, style: Style | None = None) -> str:
     """One value as people read it: the single place a cell's text is made.
 
     Times in UTC (``Z``), shortened when the whole column allows; numbers rounded to the
@@ -324,7 +332,12 @@ def render(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for r in rows:
-            writer.writerow([_text(r.get(c)) for c in columns])
+            writer.writerow(
+                [
+                    _text(r.get(c)) if _is_number(r.get(c)) else csv_cell(_text(r.get(c)))
+                    for c in columns
+                ]
+            )
         return
     if fmt == Format.tsv:
         out.write("\t".join(_tsv(c) for c in columns) + "\n")

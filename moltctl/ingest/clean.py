@@ -37,6 +37,10 @@ class InputError(MoltError):
     """Bad input: one line naming the file, the line or record, and the field."""
 
 
+class TooDeep(InputError):
+    """JSON nested deeper than MAX_DEPTH (the caller may name the record better)."""
+
+
 @dataclass
 class Warnings:
     """Counts of repaired input, by kind, plus the first place each kind was seen."""
@@ -102,6 +106,11 @@ def _describe(exc: Exception, data: bytes) -> str:
 
 
 INCOMPLETE = object()  # parse(..., cut=True): the text is not one whole JSON value
+MAX_DEPTH = 1024  # orjson's limit; the stdlib parser (tolerant path) gets no deeper
+
+
+def _too_deep(where: str) -> InputError:
+    return TooDeep(f"{where}: JSON nested deeper than {MAX_DEPTH} levels")
 
 
 def parse(data: bytes, where: str, warns: Warnings, *, cut: bool = False):
@@ -117,10 +126,14 @@ def parse(data: bytes, where: str, warns: Warnings, *, cut: bool = False):
     except orjson.JSONDecodeError as exc:
         if cut and exc.pos >= len(data):  # ran out of text inside the value
             return INCOMPLETE
+        if str(exc).startswith("depth limit exceeded"):
+            raise _too_deep(where) from None
         # tolerant path: lone surrogates and NaN/Infinity are valid for the stdlib parser
         try:
             text = data.decode("utf-8", errors="strict")
             value = json.loads(text)
+        except RecursionError:
+            raise _too_deep(where) from None
         except json.JSONDecodeError as jexc:
             # a piece ending in "}" runs out either inside a string or after a nested value
             if cut and (jexc.pos >= len(text) or jexc.msg.startswith("Unterminated string")):
@@ -128,7 +141,14 @@ def parse(data: bytes, where: str, warns: Warnings, *, cut: bool = False):
             raise InputError(f"{where}: {_describe(exc, data)}") from None
         except (ValueError, UnicodeDecodeError):
             raise InputError(f"{where}: {_describe(exc, data)}") from None
-        return _walk(value, where, warns)
+        return _walk_bounded(value, where, warns)
     if _NUL_ESCAPE.search(data):
-        return _walk(value, where, warns)
+        return _walk_bounded(value, where, warns)
     return value
+
+
+def _walk_bounded(value, where: str, warns: Warnings):
+    try:
+        return _walk(value, where, warns)
+    except RecursionError:
+        raise _too_deep(where) from None

@@ -431,6 +431,7 @@ def _load_source(
     from moltctl.connection import connect
 
     warns = Warnings(strict=strict)
+    warns.merge(src.header_warnings)
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
     notes = []
@@ -478,7 +479,7 @@ def ingest_paths(
     ``Progress`` event per run and phase (``moltctl.ingest.progress``).
     """
     clock = time.perf_counter()
-    sources = discover(paths)
+    sources = discover(paths, strict=strict)
     result = IngestResult()
     with locks.advisory_lock(
         target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout, shared=True

@@ -1,21 +1,28 @@
 """Find the snapshots in the given paths and stream their records into a sink.
 
-Inputs: a run directory (layout A or B), a directory holding run directories, or a bundle
-(NDJSON, optionally gzipped: first line ``{"type": "snapshot", ...}``, then typed records).
+Inputs: a run directory (layout A or B), a directory holding run directories or bundles, or a
+bundle (NDJSON, optionally gzipped: first line ``{"type": "snapshot", ...}``, then typed records).
+
+Anything odd where a file should be (a FIFO, a device, a directory, a symbolic link loop) is an
+InputError naming it, never a blocking read; so is an unreadable file, a line longer than
+MAX_LINE bytes, and input without a single record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gzip
+import os
 import re
+import stat
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl.ingest import records as rec
-from moltctl.ingest.clean import INCOMPLETE, InputError, Warnings, parse
+from moltctl.ingest.clean import INCOMPLETE, InputError, TooDeep, Warnings, parse
 
 _RUN_ID = re.compile(r"^(\d{8}T\d{6})(?:\.\d+)?Z$")
 RUN_MARKERS = (
@@ -26,7 +33,67 @@ RUN_MARKERS = (
     "gold/evals.jsonl",
 )
 
+BUNDLE_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+# one line of a bundle or JSONL file, one element of a JSON list: bounded, so a hostile
+# input (1 MB of gzip holding one 1 GiB line) cannot take the machine's memory
+MAX_LINE = 64 << 20
+# snapshot times whose month and the next one are on the calendar (partition bounds)
+EARLIEST = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9999, 12, 1, tzinfo=dt.UTC)
+
 Progress = Callable[[int], None]
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 and not n % (1 << 20) else f"{n} bytes"
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _odd(path: Path) -> str | None:
+    """What is at ``path`` if it is neither a regular file nor missing (None otherwise)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a broken symbolic link" if path.is_symlink() else None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        raise
+    return None if stat.S_ISREG(mode) else _kind(mode)
+
+
+def _is_input_file(path: Path) -> bool:
+    """True for a regular file, False if nothing is there; InputError for anything else (a
+    FIFO would block the read forever, a directory is not the file the layout names)."""
+    what = _odd(path)
+    if what is not None:
+        raise InputError(f"{path}: {what} where a file should be")
+    return path.exists()
+
+
+def _check_time(ts: dt.datetime, where: str, what: str) -> dt.datetime:
+    try:
+        utc = ts.astimezone(dt.UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise InputError(
+            f"{where}: {what} is outside the supported range of snapshot times "
+            "(0001-01-01 to 9999-11-30 UTC)"
+        )
+    return ts
 
 
 def run_time(run_id: str) -> dt.datetime | None:
@@ -47,19 +114,20 @@ def _parse_time(value, where: str) -> dt.datetime:
         ts = dt.datetime.fromisoformat(value)
     except ValueError:
         raise InputError(f"{where}: timestamp {value!r} does not parse") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
+    ts = ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
+    return _check_time(ts, where, f"{value!r}")
 
 
-def _time_for(run_id: str, explicit, where: str) -> dt.datetime:
+def _time_for(run_id: str, explicit, where: str, field: str = "created_at") -> dt.datetime:
     if explicit is not None:
-        return _parse_time(explicit, where)
+        return _parse_time(explicit, f"{where}: field '{field}'")
     ts = run_time(run_id)
-    if ts is None:
-        raise InputError(
-            f"{where}: run id {run_id!r} is not a time (expected e.g. 20260130T170118Z)",
-            hint="name the run directory by its UTC time, or give meta/snapshot.json a 'timestamp'",
-        )
-    return ts
+    if ts is not None:
+        return _check_time(ts, where, f"the time of run id {run_id!r}")
+    raise InputError(
+        f"{where}: run id {run_id!r} is not a time (expected e.g. 20260130T170118Z)",
+        hint="name the run directory by its UTC time, or give meta/snapshot.json a 'timestamp'",
+    )
 
 
 @dataclass
@@ -72,15 +140,35 @@ class Source:
     created_at: dt.datetime
     site_stats: dict = field(default_factory=dict)
     size: int = 0
+    # repairs made in the header (bundle's first line, meta/snapshot.json): the run's too
+    header_warnings: Warnings = field(default_factory=Warnings)
 
     def feed(self, sink: rec.Sink, warns: Warnings, progress: Progress | None = None) -> None:
-        if self.kind == "bundle":
-            _feed_bundle(self, sink, warns, progress)
-        else:
-            _feed_run(self, sink, warns, progress)
+        """Stream every record into ``sink``. InputError for bad or unreadable input, and
+        for input without a single record (an empty snapshot is a broken pull, not data)."""
+        try:
+            if self.kind == "bundle":
+                n = _feed_bundle(self, sink, warns, progress)
+            else:
+                n = _feed_run(self, sink, warns, progress)
+        except OSError as exc:
+            raise _unreadable(exc, self.path) from None
+        except RecursionError:
+            raise InputError(f"{self.path}: JSON nested too deep to read") from None
+        if n == 0:
+            raise InputError(
+                f"{self.path}: no records (an empty run loads nothing; refused so that it "
+                "does not pose as a snapshot of an empty site)"
+            )
+
+
+def _unreadable(exc: OSError, default: Path) -> InputError:
+    where = exc.filename if exc.filename is not None else default
+    return InputError(f"{where}: cannot read ({exc.strerror or exc})")
 
 
 def _read_json(path: Path, warns: Warnings):
+    _is_input_file(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -103,18 +191,24 @@ def _envelope(value, path: Path, key: str) -> list:
 
 
 def is_run_dir(path: Path) -> bool:
+    # lexists: a marker that is odd (a FIFO, a loop) still makes a run, refused by name later
     return path.is_dir() and (
-        any((path / m).is_file() for m in RUN_MARKERS)
+        any(os.path.lexists(path / m) for m in RUN_MARKERS)
         or any((path / "raw").glob("post_*.json"))
         or (path / "raw" / "posts").is_dir()
     )
 
 
-def _run_source(path: Path) -> Source:
+def is_bundle(path: Path) -> bool:
+    return path.name.endswith(BUNDLE_SUFFIXES) and not path.is_dir()
+
+
+def _run_source(path: Path, strict: bool = False) -> Source:
     meta_path = path / "meta" / "snapshot.json"
     meta: dict = {}
-    if meta_path.is_file():
-        value = _read_json(meta_path, Warnings())
+    header = Warnings(strict=strict)
+    if _is_input_file(meta_path):
+        value = _read_json(meta_path, header)
         if not isinstance(value, dict):
             raise InputError(f"{meta_path}: expected an object")
         meta = value
@@ -131,7 +225,7 @@ def _run_source(path: Path) -> Source:
             if k not in ("run_id", "timestamp", "created_at") and not isinstance(v, dict | list)
         }
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return Source(path, "run", run_id, created, dict(stats), size)
+    return Source(path, "run", run_id, created, dict(stats), size, header)
 
 
 def _open_bundle(path: Path):
@@ -141,23 +235,65 @@ def _open_bundle(path: Path):
     return raw, raw
 
 
-def _bundle_source(path: Path) -> Source:
+# the first byte that is not blank: the blank lines before it are skipped in one step
+_NONBLANK = re.compile(rb"[^ \t\r\n\f\v]")
+
+
+def _lines(stream, path: Path, chunk: int = 1 << 20):
+    """(line number, line) of the non-blank lines of a binary stream, each at most MAX_LINE
+    bytes (InputError past that, before reading more of it). Read a chunk at a time; a chunk
+    of blank lines costs one scan, not a Python loop per line."""
+    limit = MAX_LINE
+    lineno = 0
+    tail = bytearray()
+    while True:
+        try:
+            data = stream.read(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            why = f"{exc}; truncated file?" if isinstance(exc, EOFError) else str(exc)
+            raise InputError(f"{path}: line {lineno + 1}: cannot read ({why})") from None
+        if not data:
+            if _NONBLANK.search(tail):
+                yield lineno + 1, bytes(tail)
+            return
+        end = data.rfind(b"\n")
+        if end < 0:
+            tail += data
+            if len(tail) > limit:
+                raise InputError(f"{path}: line {lineno + 1}: longer than {_size(limit)}")
+            continue
+        tail += data[:end]
+        block = bytes(tail)
+        tail = bytearray(data[end + 1 :])
+        if not _NONBLANK.search(block):
+            lineno += block.count(b"\n") + 1
+            continue
+        for line in block.split(b"\n"):
+            lineno += 1
+            if len(line) > limit:
+                raise InputError(f"{path}: line {lineno}: longer than {_size(limit)}")
+            if line.strip():
+                yield lineno, line
+
+
+def _bundle_source(path: Path, strict: bool = False) -> Source:
     raw, stream = _open_bundle(path)
     with raw:
         try:
-            first = b""
-            lineno = 0
-            for line in stream:
-                lineno += 1
-                if line.strip():
-                    first = line
-                    break
-        except (OSError, EOFError, zlib.error) as exc:
+            first, lineno = b"", 1
+            # a small chunk: a file damaged further on is reported where it is damaged
+            for lineno, line in _lines(stream, path, 1 << 16):  # noqa: B007 - the first one
+                first = line
+                break
+        except (EOFError, zlib.error) as exc:
             raise InputError(f"{path}: cannot read ({exc})") from None
-    where = f"{path}: line {lineno or 1}"
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    where = f"{path}: line {lineno}"
     if not first:
         raise InputError(f"{path}: empty bundle (expected a first line of type 'snapshot')")
-    head = parse(first, where, Warnings())
+    header = Warnings(strict=strict)
+    head = parse(first, where, header)
     if not isinstance(head, dict) or head.get("type") != "snapshot":
         raise InputError(f'{where}: the first record must be {{"type": "snapshot", "run_id": ...}}')
     run_id = head.get("run_id")
@@ -167,7 +303,7 @@ def _bundle_source(path: Path) -> Source:
     stats = head.get("site_stats") or {}
     if not isinstance(stats, dict):
         raise InputError(f"{where}: field 'site_stats': expected an object")
-    return Source(path, "bundle", run_id, created, dict(stats), _bundle_size(path))
+    return Source(path, "bundle", run_id, created, dict(stats), _bundle_size(path), header)
 
 
 def _bundle_size(path: Path) -> int:
@@ -184,25 +320,43 @@ def _bundle_size(path: Path) -> int:
     return isize
 
 
-def discover(paths: list[str | Path]) -> list[Source]:
-    """The snapshots in ``paths``, in run-time order. Bad paths raise InputError."""
+def discover(paths: list[str | Path], *, strict: bool = False) -> list[Source]:
+    """The snapshots in ``paths``, in run-time order. Bad paths raise InputError.
+
+    A directory is a run directory, or holds run directories and/or bundles (``.ndjson``,
+    ``.ndjson.gz``), each a snapshot. ``strict`` refuses repairs in the headers too.
+    """
+    try:
+        return _discover(paths, strict)
+    except OSError as exc:
+        raise _unreadable(exc, Path(paths[0]) if paths else Path(".")) from None
+
+
+def _discover(paths: list[str | Path], strict: bool) -> list[Source]:
     out: list[Source] = []
     for p in paths:
         path = Path(p)
+        what = _odd(path)
+        if what is not None and what != "a directory":
+            raise InputError(f"{path}: {what}, not a bundle or a run directory")
         if not path.exists():
             raise InputError(f"{path}: no such file or directory")
         if path.is_file():
-            out.append(_bundle_source(path))
+            out.append(_bundle_source(path, strict))
         elif is_run_dir(path):
-            out.append(_run_source(path))
+            out.append(_run_source(path, strict))
         else:
-            children = sorted(c for c in path.iterdir() if is_run_dir(c))
-            if not children:
-                what = "an empty directory" if not any(path.iterdir()) else "not a run directory"
+            entries = sorted(path.iterdir())
+            runs = [c for c in entries if is_run_dir(c)]
+            bundles = [c for c in entries if c not in runs and is_bundle(c)]
+            if not runs and not bundles:
+                what = "an empty directory" if not entries else "not a run directory"
                 raise InputError(
-                    f"{path}: {what} (expected raw/posts_list.json etc., or run directories)"
+                    f"{path}: {what} (expected raw/posts_list.json etc., run directories, "
+                    "or bundles: .ndjson, .ndjson.gz)"
                 )
-            out.extend(_run_source(c) for c in children)
+            out.extend(_run_source(c, strict) for c in runs)
+            out.extend(_bundle_source(c, strict) for c in bundles)
     seen: dict[str, Path] = {}
     for s in out:
         if s.run_id in seen:
@@ -211,16 +365,19 @@ def discover(paths: list[str | Path]) -> list[Source]:
     return sorted(out, key=lambda s: (s.created_at, s.run_id))
 
 
-def _feed_list(path: Path, key: str, fn, sink, warns, progress, **kw) -> None:
-    if not path.is_file():
-        return
-    items = _stream_list(path, warns, progress)
+def _feed_list(path: Path, key: str, fn, sink, warns, progress, **kw) -> int:
+    if not _is_input_file(path):
+        return 0
+    items = _stream_list(path, warns, progress, key=key)
     if items is None:  # not a plain list of objects: an envelope, parsed whole
         items = _envelope(_read_json(path, warns), path, key)
         if progress:
             progress(path.stat().st_size)
+    n = 0
     for i, d in enumerate(items):
         fn(d, f"{path}: {key}[{i}]", warns, sink, **kw)
+        n += 1
+    return n
 
 
 # where a top-level element may end: a closing brace followed by the list's , or ]
@@ -228,7 +385,7 @@ _ELEMENT_END = re.compile(rb"\}\s*[,\]]")
 _SPACE = b" \t\r\n"
 
 
-def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20):
+def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20, key="items"):
     """The objects of a file holding one JSON list, parsed one at a time (bounded memory:
     all_comments.json of a big pull is hundreds of MB), or None if the file does not start as a
     list of objects (the caller parses it whole).
@@ -266,6 +423,7 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20):
             buf = bytearray(head)
             start = buf.index(b"[") + 1
             first = True
+            i = 0
             while True:
                 while True:  # skip the blanks before the next element
                     while start < len(buf) and buf[start] in _SPACE:
@@ -279,11 +437,18 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20):
                     break  # truncated, or not an object
                 try:
                     value, end = _next_element(buf, start, str(path), warns, more)
+                except ElementTooLong:
+                    raise InputError(f"{path}: {key}[{i}]: longer than {_size(MAX_LINE)}") from None
+                except TooDeep as exc:
+                    raise TooDeep(
+                        exc.message.replace(f"{path}:", f"{path}: {key}[{i}]:", 1)
+                    ) from None
                 except InputError:
                     break  # not valid JSON: the whole-file parse below says where
                 if value is INCOMPLETE:
                     break  # truncated
                 yield value
+                i += 1
                 first = False
                 start = end + 1  # past the , or ]
                 if buf[end] == ord("]"):
@@ -299,65 +464,81 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20):
     return items()
 
 
+class ElementTooLong(Exception):
+    """A list element runs past MAX_LINE bytes."""
+
+
 def _next_element(buf: bytearray, start: int, where: str, warns: Warnings, more):
     """(value, index of the , or ] after it) of the object starting at ``start``."""
     pos = start
     while True:
         m = _ELEMENT_END.search(buf, pos)
         if m is None:
+            if len(buf) - start > MAX_LINE:
+                raise ElementTooLong
             if not more(buf):
                 return INCOMPLETE, -1
             continue
         cut = m.start() + 1
+        if cut - start > MAX_LINE:
+            raise ElementTooLong
         value = parse(bytes(buf[start:cut]), where, warns, cut=True)
         if value is not INCOMPLETE:
             return value, m.end() - 1
         pos = cut
 
 
-def _feed_jsonl(path: Path, fn, sink, warns, progress) -> None:
-    if not path.is_file():
-        return
+def _feed_jsonl(path: Path, fn, sink, warns, progress) -> int:
+    if not _is_input_file(path):
+        return 0
+    n = 0
     with path.open("rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                where = f"{path}: line {lineno}"
-                fn(parse(line, where, warns), where, warns, sink)
+        last = 0
+        for lineno, line in _lines(fh, path):
+            where = f"{path}: line {lineno}"
+            fn(parse(line, where, warns), where, warns, sink)
+            n += 1
             if progress:
-                progress(len(line))
+                pos = fh.tell()
+                progress(pos - last)
+                last = pos
+        if progress:
+            progress(path.stat().st_size - last)
+    return n
 
 
-def _feed_run(src: Source, sink, warns: Warnings, progress) -> None:
+def _feed_run(src: Source, sink, warns: Warnings, progress) -> int:
     raw = src.path / "raw"
-    _feed_list(raw / "agents_list.json", "agents", rec.agent, sink, warns, progress)
-    _feed_list(raw / "submolts_list.json", "submolts", rec.submolt, sink, warns, progress)
-    _feed_list(raw / "posts_list.json", "posts", rec.post, sink, warns, progress)
+    n = _feed_list(raw / "agents_list.json", "agents", rec.agent, sink, warns, progress)
+    n += _feed_list(raw / "submolts_list.json", "submolts", rec.submolt, sink, warns, progress)
+    n += _feed_list(raw / "posts_list.json", "posts", rec.post, sink, warns, progress)
     details = sorted(raw.glob("post_*.json")) + sorted((raw / "posts").glob("*.json"))
     for path in details:
         rec.post_detail(_read_json(path, warns), str(path), warns, sink)
+        n += 1
         if progress:
             progress(path.stat().st_size)
-    _feed_list(raw / "all_comments.json", "comments", rec.comment_flat, sink, warns, progress)
+    n += _feed_list(raw / "all_comments.json", "comments", rec.comment_flat, sink, warns, progress)
     gold = src.path / "gold"
-    _feed_jsonl(gold / "evals.jsonl", rec.post_evaluation, sink, warns, progress)
-    _feed_jsonl(gold / "comment_evals.jsonl", rec.comment_evaluation, sink, warns, progress)
+    n += _feed_jsonl(gold / "evals.jsonl", rec.post_evaluation, sink, warns, progress)
+    n += _feed_jsonl(gold / "comment_evals.jsonl", rec.comment_evaluation, sink, warns, progress)
+    return n
 
 
-def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> None:
+def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> int:
     raw, stream = _open_bundle(src.path)
     done = last = 0  # uncompressed bytes read, and reported
+    n = seen = 0
     with raw:
         started = False
         lineno = 0
         try:
-            for line in stream:
-                lineno += 1
+            for lineno, line in _lines(stream, src.path):  # noqa: B007 - lineno: in errors
+                seen += 1
                 done += len(line)
-                if progress and lineno % 2048 == 0:
+                if progress and seen % 2048 == 0:
                     progress(done - last)
                     last = done
-                if not line.strip():
-                    continue
                 if not started:
                     started = True  # the header, read by discover()
                     continue
@@ -374,9 +555,11 @@ def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> None:
                         raise InputError(f"{where}: a second 'snapshot' record in one bundle")
                     continue  # unknown record types are ignored, like unknown fields
                 handler(value, where, warns, sink)
+                n += 1
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(
                 f"{src.path}: line {lineno}: cannot read ({exc}; truncated file?)"
             ) from None
     if progress:
-        progress(done - last)
+        progress(max(0, src.size - last))
+    return n

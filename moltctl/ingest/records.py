@@ -123,7 +123,8 @@ def numeric_scores(scores) -> str:
         for dim, v in scores.items():
             if isinstance(v, dict):
                 score = v.get("score")
-                if type(score) in (int, float):
+                # an integer past 2**53 is no score a float (or orjson) can hold
+                if type(score) in (int, float) and abs(score) <= 2**53:
                     out[dim] = score
     return orjson.dumps(out).decode()
 
@@ -143,8 +144,19 @@ def _type_name(v) -> str:
 
 
 def _show(v) -> str:
-    text = repr(v) if isinstance(v, str) else orjson.dumps(v).decode(errors="replace")
+    text = repr(v) if isinstance(v, str) else _dumps(v)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _dumps(v) -> str:
+    """JSON text of a parsed value; the stdlib takes what orjson refuses (integers past 64
+    bits, nesting past 255 levels)."""
+    try:
+        return orjson.dumps(v).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        import json
+
+        return json.dumps(v, ensure_ascii=False)
 
 
 def _bad(where: str, field: str, expected: str, v) -> InputError:
@@ -258,7 +270,7 @@ class Fields:
 
 
 def _json(v) -> str | None:
-    return None if v is None else orjson.dumps(v).decode()
+    return None if v is None else _dumps(v)
 
 
 # --- agents ------------------------------------------------------------------------------
