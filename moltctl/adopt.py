@@ -215,9 +215,24 @@ def _kinds(conn, names) -> dict[str, str]:
 def _moltctl_names() -> set[str]:
     """Index and constraint names migration 001 creates (not the user's extras)."""
     text = _migration(ADOPTED_VERSION).text
-    return set(re.findall(r"(?:INDEX|CONSTRAINT)\s+(\w+)", text)) | {
-        f"{t}_{suffix}" for t in SPEC_TABLES for suffix in ("pkey", "snapshot_id_fkey")
-    }
+    return (
+        set(re.findall(r"(?:INDEX|CONSTRAINT)\s+(\w+)", text))
+        | {f"{t}_{suffix}" for t in SPEC_TABLES for suffix in ("pkey", "snapshot_id_fkey")}
+        | {"snapshots_run_id_key"}
+    )  # run_id TEXT UNIQUE: its default name
+
+
+SPEC_DATABASE = (
+    "the database holds the spec's tables but no moltctl schema (built by hand from the spec): "
+    "run moltctl adopt"
+)
+SPEC_DATABASE_HINT = "moltctl adopt --dry-run shows what it would change; nothing was changed"
+
+
+def refuse_spec_database(conn) -> None:
+    """MoltError naming ``moltctl adopt`` if this is a spec-built database (init, migrate)."""
+    if is_spec_database(conn):
+        raise MoltError(SPEC_DATABASE, hint=SPEC_DATABASE_HINT)
 
 
 def is_spec_database(conn) -> bool:
@@ -396,10 +411,11 @@ def adopt(
             "to attach as partitions without copying"
         )
         _prepare(conn, say)
-        steps = [t for t in SPEC_TABLES]
-        for i, t in enumerate(steps, 1):
-            check = _step(conn, p, t, f"[{i}/{len(steps)}] {t}", say)
-            result.checks.append(check)
+        for i, t in enumerate(SPEC_TABLES, 1):
+            label = f"[{i}/{len(SPEC_TABLES)}] {t}"
+            if any(v.table == t for v in p.violations):
+                _repair(conn, p, t, label, say)
+            result.checks.append(_step(conn, p, t, label, say))
         say("recording migration 001 as applied; running the later migrations")
         with conn.transaction():
             conn.execute(sqlfiles.render("core/migrations_table.sql"))
@@ -509,25 +525,27 @@ def _checksum(conn, t: str, p: Plan) -> tuple[int, str]:
     return rows, f"{int(total) % 2**64:016x}"
 
 
-def _step(conn, p: Plan, t: str, label: str, say: ProgressFn) -> TableCheck:
-    """One table, one transaction: lock, checksum, change, checksum, compare."""
+def _step(conn, p: Plan, t: str, label: str, say: ProgressFn, work=None) -> TableCheck:
+    """One table, one transaction: lock, checksum, change (``work``), checksum, compare."""
     clock = time.perf_counter()
     info = p.tables[t]
     with conn.transaction():
         conn.execute(sqlfiles.render("adopt/lock_table.sql.j2", table=t))
         rows, before = _checksum(conn, t, p)
-        if info.done:
+        if work is not None:
+            action = work()
+        elif info.done:
             action = "done in an earlier run"
         elif t in BIG:
             action = _convert_big(conn, p, t, label, say)
         elif t in ENTITY_TABLES:
-            action = _convert_entity(conn, p, t, label, say)
+            action = _convert_entity(conn, t, label, say)
         else:
             conn.execute(sqlfiles.render("adopt/snapshots_constraints.sql"))
             _missing_001_indexes(conn, t)
             action = "status checked"
         rows_after, after = _checksum(conn, t, p)
-        check = TableCheck(t, rows, rows_after, before, after, seconds=0.0, action=action)
+        check = TableCheck(t, rows, rows_after, before, after, action=action)
         if not check.ok:
             raise MoltError(
                 f"adopt stopped at {t}: {rows} row(s) checksum {before} before, {rows_after} "
@@ -539,6 +557,19 @@ def _step(conn, p: Plan, t: str, label: str, say: ProgressFn) -> TableCheck:
     return check
 
 
+def _repair(conn, p: Plan, t: str, label: str, say: ProgressFn) -> TableCheck:
+    """SCD2 repairs commit on their own, before the constraints are added: an index build
+    also reads the rows' old versions, whose ranges (valid_to before valid_from) it refuses."""
+    bad = [v for v in p.violations if v.table == t]
+
+    def work() -> str:
+        say(f"{label}: repairing {len(bad)} SCD2 violation(s) ({p.repair})")
+        _script(conn, f"adopt/scd2_repair_{p.repair}.sql.j2", {"table": t}, table=t)
+        return f"{len(bad)} SCD2 violation(s) repaired"
+
+    return _step(conn, p, t, label, say, work)
+
+
 def _missing_001_indexes(conn, t: str) -> None:
     have = set(_kinds(conn, [s["index"] for s in _statements_001() if s["index"]]))
     for s in _statements_001():
@@ -546,13 +577,7 @@ def _missing_001_indexes(conn, t: str) -> None:
             conn.execute(s["sql"])
 
 
-def _convert_entity(conn, p: Plan, t: str, label: str, say: ProgressFn) -> str:
-    done = []
-    bad = [v for v in p.violations if v.table == t]
-    if bad:
-        say(f"{label}: repairing {len(bad)} SCD2 violation(s) ({p.repair})")
-        _script(conn, f"adopt/scd2_repair_{p.repair}.sql.j2", {"table": t}, table=t)
-        done.append(f"{len(bad)} violation(s) repaired")
+def _convert_entity(conn, t: str, label: str, say: ProgressFn) -> str:
     say(f"{label}: adding SCD2 constraints")
     _script(conn, "adopt/scd2_constraints.sql.j2", table=t)
     _missing_001_indexes(conn, t)
@@ -560,8 +585,7 @@ def _convert_entity(conn, p: Plan, t: str, label: str, say: ProgressFn) -> str:
 
     e = next(e for e in ENTITIES if e["table"] == t)
     n = conn.execute(sqlfiles.render("adopt/observations.sql.j2", e=e)).rowcount
-    done.append(f"constraints added, {n} observation(s) derived")
-    return ", ".join(done)
+    return f"constraints added, {n} observation(s) derived"
 
 
 def _convert_big(conn, p: Plan, t: str, label: str, say: ProgressFn) -> str:

@@ -134,6 +134,15 @@ def _check(states: list[MigrationState]) -> None:
         )
 
 
+def _refuse_unadopted(conn, states: list[MigrationState]) -> None:
+    """A database built by hand from the spec has its tables but no history: 001 would fail on
+    them ("relation snapshots already exists"); the way in is ``moltctl adopt``."""
+    if current_of(states) is None:
+        from moltctl import adopt
+
+        adopt.refuse_spec_database(conn)
+
+
 def _pending(states: list[MigrationState], migrations: list[Migration], upto: str | None):
     by_version = {m.version: m for m in migrations}
     todo = [by_version[s.version] for s in states if s.state == "pending"]
@@ -216,6 +225,7 @@ def migrate(
     if dry_run:
         with connect(target) as conn:
             states = status(conn, migrations)
+            _refuse_unadopted(conn, states)
         _check(states)
         result.pending = _pending(states, migrations, upto)
         result.current_version = current_of(states)
@@ -252,6 +262,7 @@ def apply_pending(
     conn.commit()
     # read the history only now, under the lock: a concurrent run may have applied it all
     states = status(conn, migrations)
+    _refuse_unadopted(conn, states)
     _check(states)
     for m in _pending(states, migrations, upto):
         # a migration's NOTICEs are meant for the operator (e.g. which tables 003 converted)
@@ -298,6 +309,7 @@ def require_current(conn, migrations: list[Migration] | None = None) -> str:
     states = status(conn, migrations)
     version = current_of(states)
     if version is None:
+        _refuse_unadopted(conn, states)
         raise MoltError(
             "the database has no moltctl schema: run moltctl init",
             hint="if this is not the database you meant, moltctl status shows where moltctl "

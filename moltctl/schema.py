@@ -62,6 +62,9 @@ def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitRe
             ).fetchall()
         ]
         if clash:
+            from moltctl import adopt
+
+            adopt.refuse_spec_database(conn)
             raise MoltError(
                 "database already holds "
                 + ", ".join(clash)
