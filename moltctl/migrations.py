@@ -258,11 +258,11 @@ def apply_pending(
 
     migrations = discover() if migrations is None else migrations
     result = result or MigrateResult()
+    _refuse_unadopted(conn, status(conn, migrations))  # before creating anything
     conn.execute(sqlfiles.render("core/migrations_table.sql"))
     conn.commit()
     # read the history only now, under the lock: a concurrent run may have applied it all
     states = status(conn, migrations)
-    _refuse_unadopted(conn, states)
     _check(states)
     for m in _pending(states, migrations, upto):
         # a migration's NOTICEs are meant for the operator (e.g. which tables 003 converted)

@@ -232,3 +232,39 @@ def agent_at(dsn: str, handles, moments) -> dict:
                     (h, t, t),
                 ).fetchall()
     return out
+
+
+def original_contents(dsn: str) -> dict[str, list]:
+    """``contents`` with every value adopt changed put back from moltctl_adopt_changes: what
+    the database held before adopt (read independently of adopt's own checksum)."""
+    now = contents(dsn)
+    with psycopg.connect(dsn) as c:
+        changes = c.execute(
+            "SELECT table_name, row_id, column_name, CASE WHEN column_name = 'is_current' "
+            "THEN old_value::boolean::text END, CASE WHEN column_name <> 'is_current' "
+            "THEN old_value::timestamptz END FROM moltctl_adopt_changes"
+        ).fetchall()
+        names = {
+            t: [
+                r[0]
+                for r in c.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                    "AND table_schema = 'public' AND column_name <> 'has_high_manipulation' "
+                    "ORDER BY ordinal_position",
+                    (t,),
+                )
+            ]
+            for t in TABLES
+        }
+    old = {(t, rid, col): (flag == "true" if flag else ts) for t, rid, col, flag, ts in changes}
+    out = {}
+    for t, rows in now.items():
+        cols = names[t]
+        out[t] = [
+            tuple(
+                old.get((t, row[0], col), value) if (t, row[0], col) in old else value
+                for col, value in zip(cols, row, strict=True)
+            )
+            for row in rows
+        ]
+    return out
