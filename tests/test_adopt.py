@@ -147,3 +147,131 @@ def _is_month_partition(name: str) -> bool:
     import re
 
     return bool(re.search(r"_p\d{4}_\d{2}$", name))
+
+
+def test_adopts_the_schema_built_from_the_spec_document_itself(empty_dsn):
+    """The spec's own SQL blocks (its views included, which adopt replaces)."""
+    _spec_db(empty_dsn, statements=ad.spec_statements())
+    before = ad.contents(empty_dsn)
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        c.execute("REFRESH MATERIALIZED VIEW agent_leaderboard")  # the spec's views work
+    res = _adopt(empty_dsn)
+    assert all(c.ok for c in res.checks)
+    assert ad.original_contents(empty_dsn) == before
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT count(*) FROM agent_leaderboard") == 2
+        assert migrations.require_current(c) == latest_version()
+
+
+def test_repair_chain_fixes_each_violation_and_keeps_the_originals(empty_dsn):
+    _spec_db(empty_dsn, violations=True)
+    before = ad.contents(empty_dsn)
+    clean = ("alpha", "beta", "gamma")
+    answers = ad.agent_at(empty_dsn, clean, MOMENTS)
+    res = _adopt(empty_dsn, repair="chain")
+    assert all(c.ok for c in res.checks)
+
+    def at(h):
+        return ad.T0 + dt.timedelta(hours=h)
+
+    def intervals(ext):
+        with psycopg.connect(empty_dsn) as c:
+            return c.execute(
+                "SELECT valid_from, valid_to, is_current FROM agents WHERE external_id = %s "
+                "ORDER BY valid_from",
+                (ext,),
+            ).fetchall()
+
+    # the earlier of two current versions closes at the later one's valid_from, ...
+    assert intervals("a-viol-1") == [(at(0), at(2), False), (at(2), None, True)]
+    assert intervals("a-viol-2") == [(at(0), at(1), False), (at(1), None, True)]  # overlap cut
+    assert intervals("a-viol-3") == [(at(0), at(2), False), (at(2), None, True)]  # gap closed
+    assert intervals("a-viol-4") == [(at(2), None, True)]  # valid_to before valid_from
+    # ... the agents without violations answer exactly as before
+    assert ad.agent_at(empty_dsn, clean, MOMENTS) == answers
+    # and every original value is kept: the content before adopt, column for column
+    assert ad.original_contents(empty_dsn) == before
+    with psycopg.connect(empty_dsn) as c:
+        kept = c.execute(
+            "SELECT a.external_id, o.column_name, o.old_value, o.new_value FROM "
+            "moltctl_adopt_changes o JOIN agents a ON a.id = o.row_id "
+            "WHERE o.table_name = 'agents' ORDER BY 1, 2"
+        ).fetchall()
+    assert ("a-viol-1", "is_current", "true", "false") in kept
+    assert ("a-viol-4", "valid_to", "2026-01-10 11:00:00+00", None) in kept
+
+
+def test_keeps_and_reports_what_the_user_added(empty_dsn):
+    _spec_db(empty_dsn, spec_002=True)
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        c.execute("ALTER TABLE posts ADD COLUMN language TEXT DEFAULT 'en'")
+        c.execute("UPDATE posts SET language = 'de' WHERE external_id = 'p-1'")
+        c.execute("ALTER TABLE agents ADD COLUMN notes TEXT")
+        c.execute("CREATE INDEX my_posts_title ON posts (lower(title))")
+        c.execute("CREATE INDEX my_agents_bio ON agents (bio)")
+        c.execute("CREATE INDEX my_history_scores ON agent_score_history (overall_mean_score)")
+    before = ad.contents(empty_dsn)
+    p = _adopt(empty_dsn, dry_run=True).plan
+    assert p.tables["posts"].extra_columns == ["language"]
+    assert p.tables["agents"].extra_columns == ["notes"]
+    assert p.tables["agent_score_history"].extra_columns == ["has_high_new_dimension"]
+    assert [i["name"] for i in p.tables["posts"].extra_indexes] == ["my_posts_title"]
+    assert [i["name"] for i in p.tables["agents"].extra_indexes] == ["my_agents_bio"]
+    assert all(
+        not t.extra_indexes
+        for n, t in p.tables.items()
+        if n not in ("posts", "agents", "agent_score_history")
+    )
+    res = _adopt(empty_dsn)
+    assert all(c.ok for c in res.checks)
+    assert ad.original_contents(empty_dsn) == before  # the user's columns included
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT language FROM posts WHERE external_id = 'p-1' LIMIT 1") == "de"
+        defs = dict(
+            c.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'my_%%'"
+            ).fetchall()
+        )
+        # kept on the (now partitioned) tables, as defined
+        assert defs["my_posts_title"] == (
+            "CREATE INDEX my_posts_title ON ONLY public.posts USING btree (lower(title))"
+        )
+        assert (
+            defs["my_agents_bio"] == "CREATE INDEX my_agents_bio ON public.agents USING btree (bio)"
+        )
+        assert "my_history_scores" in defs
+        assert (
+            scalar(c, "SELECT count(*) FROM agent_score_history WHERE has_high_new_dimension") == 0
+        )
+
+
+def test_refuses_what_moltctl_keys_forbid_and_changes_nothing(empty_dsn):
+    _spec_db(empty_dsn)
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        c.execute(
+            "INSERT INTO posts (snapshot_id, external_id) SELECT snapshot_id, external_id "
+            "FROM posts WHERE external_id = 'p-2' LIMIT 1"
+        )
+        c.execute("UPDATE snapshots SET status = 'done' WHERE run_id LIKE '%%T10%%'")
+        c.execute("CREATE VIEW my_scores AS SELECT post_id FROM post_evaluations")
+    before_cat, before = ad.catalog(empty_dsn), ad.contents(empty_dsn)
+    blockers = _adopt(empty_dsn, dry_run=True).plan.blockers
+    assert any(b.startswith("view my_scores reads post_evaluations") for b in blockers)
+    assert any("snapshots.status 'done' in 1 row(s)" in b for b in blockers)
+    assert any(b.startswith("posts has 1 entity(ies) stored more than once") for b in blockers)
+    with pytest.raises(MoltError, match=r"^cannot adopt: .* \(and 2 more\); nothing changed"):
+        _adopt(empty_dsn)
+    assert ad.catalog(empty_dsn) == before_cat
+    assert ad.contents(empty_dsn) == before
+
+
+def test_not_a_spec_database(empty_dsn, dsn):
+    with pytest.raises(MoltError, match="holds none of the spec's tables: nothing to adopt"):
+        _adopt(empty_dsn, dry_run=True)
+    with pytest.raises(MoltError, match=r"already managed by moltctl \(schema version"):
+        _adopt(dsn, dry_run=True)
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        c.execute("CREATE TABLE snapshots (id uuid PRIMARY KEY)")
+        c.execute("CREATE TABLE agents (id uuid PRIMARY KEY)")
+    with pytest.raises(MoltError, match="not a schema built from the spec: table submolts, posts"):
+        _adopt(empty_dsn, dry_run=True)
