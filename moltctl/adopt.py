@@ -275,6 +275,11 @@ def plan(conn, repair: str | None = None) -> Plan:
         p.tables[t] = TableInfo(t, kinds[t])
     _columns(conn, p)
     _indexes(conn, p)
+    if "has_high_manipulation" in p.tables["agent_score_history"].extra_columns:
+        p.blockers.append(
+            "agent_score_history.has_high_manipulation exists: moltctl's migration 002 adds it "
+            "(rename yours)"
+        )
     if p.blockers:
         return p
     for view in _rows(
