@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moltctl import locks, migrations, partitions, sqlfiles, views
-from moltctl.errors import MoltError
+from moltctl.errors import MoltError, UsageError
 from moltctl.rows import dicts
 from moltctl.schema import OWN_TABLES
 
@@ -59,6 +59,8 @@ CHANGES = "moltctl_adopt_changes"
 REPAIRS = ("chain",)
 ADOPTED_VERSION = "001"  # adopt establishes 001's effect itself; later migrations then run
 _HIDDEN = "{}__adopt_wait"
+# rows to align, as a fraction of a table, from which its indexes are rebuilt, not maintained
+REBUILD_FRACTION = 0.1
 
 ProgressFn = Callable[[str], None]
 
@@ -173,7 +175,6 @@ class TableCheck:
     rows_after: int
     checksum_before: str
     checksum_after: str
-    changed_rows: int = 0
     seconds: float = 0.0
     action: str = ""
 
@@ -392,8 +393,6 @@ def adopt(
     from moltctl.connection import connect
 
     if repair is not None and repair not in REPAIRS:
-        from moltctl.errors import UsageError
-
         raise UsageError(f"--repair {repair!r}: unknown policy (the policies are chain)")
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -593,15 +592,29 @@ def _convert_entity(conn, t: str, label: str, say: ProgressFn) -> str:
     return f"constraints added, {n} observation(s) derived"
 
 
+def _drop_indexes(conn, t: str, every: bool) -> None:
+    """Before the update that aligns the times: the spec's GIN on the whole scores document
+    (003 replaces it anyway), the most expensive index to maintain; and when many rows change,
+    every index and the id key: 003 then builds 001's indexes once (and adopt yours) instead
+    of the update inserting an entry per changed row into each."""
+    for r in _rows(conn, "adopt/indexes.sql"):
+        if r["table_name"] != t or r["definition"] is None:
+            continue
+        if not (every or r["definition"].endswith("USING gin (scores)")):
+            continue
+        if r["constraint_name"] is None:
+            conn.execute(sqlfiles.render("adopt/drop_index.sql.j2", name=r["index_name"]))
+        elif r["constraint_name"] == f"{t}_pkey":  # 003 drops the id-only key anyway
+            conn.execute(
+                sqlfiles.render("adopt/drop_constraint.sql.j2", table=t, constraint=f"{t}_pkey")
+            )
+
+
 def _convert_big(conn, p: Plan, t: str, label: str, say: ProgressFn) -> str:
     info = p.tables[t]
     key = BIG[t]
     if info.misaligned:
-        # the spec's GIN on the whole scores document is replaced by 003 anyway: dropping it
-        # first spares the update its maintenance, the most expensive of all the indexes
-        for r in _rows(conn, "adopt/indexes.sql"):
-            if r["table_name"] == t and (r["definition"] or "").endswith("USING gin (scores)"):
-                conn.execute(sqlfiles.render("adopt/drop_index.sql.j2", name=r["index_name"]))
+        _drop_indexes(conn, t, every=info.misaligned >= REBUILD_FRACTION * info.rows)
         say(f"{label}: setting {info.misaligned} {key} value(s) to their snapshot's time")
         _script(conn, "adopt/align.sql.j2", {"table": t, "key": key}, table=t, key=key)
     say(f"{label}: attaching {info.rows} row(s) as {t}_legacy (migration 003's conversion)")
