@@ -337,9 +337,22 @@ def _columns(conn, p: Plan) -> None:
             )
 
 
+# the spec's keys, under PostgreSQL's default names for its DDL: ids, run ids and versions
+SPEC_KEYS = tuple(f"{t}_pkey" for t in SPEC_TABLES) + (
+    "snapshots_run_id_key",
+    "unique_agent_version",
+    "unique_submolt_version",
+)
+
+
 def _indexes(conn, p: Plan) -> None:
     ours = _moltctl_names()
-    for r in _rows(conn, "adopt/indexes.sql"):
+    rows = _rows(conn, "adopt/indexes.sql")
+    keys = {r["constraint_name"] for r in rows}
+    for name in SPEC_KEYS:
+        if name not in keys:
+            p.blockers.append(f"the spec's key {name} is missing (its uniqueness is relied on)")
+    for r in rows:
         info = p.tables[r["table_name"]]
         if r["definition"] is None:
             info.missing_indexes.append(r["index_name"])

@@ -275,3 +275,28 @@ def test_not_a_spec_database(empty_dsn, dsn):
         c.execute("CREATE TABLE agents (id uuid PRIMARY KEY)")
     with pytest.raises(MoltError, match="not a schema built from the spec: table submolts, posts"):
         _adopt(empty_dsn, dry_run=True)
+
+
+def test_refuses_a_table_without_the_spec_keys(empty_dsn):
+    _spec_db(empty_dsn)
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        c.execute("ALTER TABLE agents DROP CONSTRAINT unique_agent_version")
+        c.execute("ALTER TABLE comments DROP CONSTRAINT comments_pkey")
+    blockers = _adopt(empty_dsn, dry_run=True).plan.blockers
+    assert blockers == [
+        "the spec's key comments_pkey is missing (its uniqueness is relied on)",
+        "the spec's key unique_agent_version is missing (its uniqueness is relied on)",
+    ]
+
+
+def test_uuid_ossp_variant_is_kept(empty_dsn):
+    with psycopg.connect(empty_dsn, autocommit=True) as c:
+        if not scalar(c, "SELECT count(*) FROM pg_available_extensions WHERE name = 'uuid-ossp'"):
+            pytest.skip("uuid-ossp is not shipped with this PostgreSQL (the embedded one)")
+        c.execute('CREATE EXTENSION "uuid-ossp"')
+    _spec_db(empty_dsn)
+    res = _adopt(empty_dsn)
+    assert "uuid-ossp" in res.plan.extensions
+    assert res.plan.changes()[0].startswith("1. uuid-ossp is not needed")
+    with psycopg.connect(empty_dsn) as c:
+        assert scalar(c, "SELECT count(*) FROM pg_extension WHERE extname = 'uuid-ossp'") == 1
