@@ -52,6 +52,9 @@ def test_init_and_migrate_say_run_adopt(empty_dsn, cli):
             SPEC_MESSAGE
         ), first
         assert "Traceback" not in r.stderr and r.stdout == ""
+    r = cli("status", dsn_override=empty_dsn)
+    assert r.exit_code == 0
+    assert "warning: the database was built from the spec by hand: run moltctl adopt" in r.stderr
     assert ad.catalog(empty_dsn) == before
 
 

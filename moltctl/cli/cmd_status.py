@@ -42,7 +42,9 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
         render(section["rows"], fmt, title=section["title"])
     for message in info.get("warnings", []):
         warn(message)
-    if not info["initialized"]:
+    if info.get("spec_database"):
+        warn("the database was built from the spec by hand: run moltctl adopt")
+    elif not info["initialized"]:
         warn("the database is not initialized: run moltctl init")
 
 
