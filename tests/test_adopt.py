@@ -7,7 +7,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from moltctl import adopt, migrations
+from moltctl import adopt, migrations, queries
 from moltctl.connection import resolve
 from moltctl.errors import MoltError
 from tests import adoptdata as ad
@@ -141,6 +141,13 @@ def test_adopt_converts_in_place_and_loses_nothing(empty_dsn, dsn):
             assert after[t] == before[t], t
     assert len(after["posts"]) == len(before["posts"])
     assert ad.agent_at(empty_dsn, HANDLES, MOMENTS) == answers
+    # moltctl's own agent-at gives the answers the spec tables gave before
+    cols = ("external_id", "handle", "karma", "bio", "valid_from", "valid_to")
+    for (handle, moment), rows in answers.items():
+        got = queries.run(
+            resolve(empty_dsn), "agent-at", {"agent": handle, "at": moment.isoformat()}
+        )
+        assert [tuple(r[c] for c in cols) for r in got.rows] == rows, (handle, moment)
 
 
 def _is_month_partition(name: str) -> bool:
