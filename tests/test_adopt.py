@@ -307,3 +307,14 @@ def test_uuid_ossp_variant_is_kept(empty_dsn):
     assert res.plan.changes()[0].startswith("1. uuid-ossp is not needed")
     with psycopg.connect(empty_dsn) as c:
         assert scalar(c, "SELECT count(*) FROM pg_extension WHERE extname = 'uuid-ossp'") == 1
+
+
+def test_an_empty_spec_database_is_adopted_too(empty_dsn):
+    ad.build(empty_dsn, ad.fixture_statements())
+    res = _adopt(empty_dsn)
+    assert [c.rows_after for c in res.checks] == [0] * len(ad.TABLES)
+    assert res.plan.rewrite_rows == res.plan.attach_rows == 0
+    with psycopg.connect(empty_dsn) as c:
+        assert migrations.require_current(c) == latest_version()
+        for t in adopt.BIG:  # no legacy range: the old table became the default partition
+            assert scalar(c, "SELECT relkind FROM pg_class WHERE relname = %s", (f"{t}_default",))
