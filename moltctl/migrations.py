@@ -146,6 +146,48 @@ def _check(states: list[MigrationState]) -> None:
         )
 
 
+# the spec's eight tables: a database holding them but no moltctl history was built by hand
+SPEC_TABLES = (
+    "snapshots",
+    "agents",
+    "submolts",
+    "posts",
+    "comments",
+    "post_evaluations",
+    "comment_evaluations",
+    "agent_score_history",
+)
+SPEC_DATABASE = (
+    "the database holds the spec's tables but no moltctl schema (built by hand from the spec): "
+    "run moltctl adopt"
+)
+SPEC_DATABASE_HINT = "moltctl adopt --dry-run shows what it would change; nothing was changed"
+
+
+def is_spec_database(conn) -> bool:
+    """The spec's eight tables are there and no moltctl migration is recorded: adopt's case
+    (also an adopt that was interrupted before it recorded 001)."""
+    if current_version(conn) is not None:
+        return False
+    found = conn.execute(
+        sqlfiles.render("adopt/relations.sql"), {"names": list(SPEC_TABLES)}
+    ).fetchall()
+    return len([kind for _name, kind in found if kind in ("r", "p")]) == len(SPEC_TABLES)
+
+
+def refuse_spec_database(conn) -> None:
+    """MoltError naming ``moltctl adopt`` if this is a spec-built database (init, migrate)."""
+    if is_spec_database(conn):
+        raise MoltError(SPEC_DATABASE, hint=SPEC_DATABASE_HINT)
+
+
+def _refuse_unadopted(conn, states: list[MigrationState]) -> None:
+    """A database built by hand from the spec has its tables but no history: 001 would fail on
+    them ("relation snapshots already exists"); the way in is ``moltctl adopt``."""
+    if current_of(states) is None:
+        refuse_spec_database(conn)
+
+
 def _pending(states: list[MigrationState], migrations: list[Migration], upto: str | None):
     by_version = {m.version: m for m in migrations}
     todo = [by_version[s.version] for s in states if s.state == "pending"]
@@ -212,6 +254,7 @@ def preview(conn, migrations=None, *, upto=None) -> MigrateResult:
     """``migrate --dry-run``: what is pending (up to ``upto``), changing nothing."""
     migrations = discover() if migrations is None else migrations
     states = status(conn, migrations)
+    _refuse_unadopted(conn, states)
     _check(states)
     return MigrateResult(
         pending=_pending(states, migrations, upto),
@@ -230,6 +273,7 @@ def apply_pending(
     """
     migrations = discover() if migrations is None else migrations
     result = result or MigrateResult()
+    _refuse_unadopted(conn, status(conn, migrations))  # before creating anything
     conn.execute(sqlfiles.render("core/migrations_table.sql"))
     conn.commit()
     # read the history only now, under the lock: a concurrent run may have applied it all
@@ -276,6 +320,7 @@ def require_current(conn, migrations: list[Migration] | None = None) -> str:
     states = status(conn, migrations)
     version = current_of(states)
     if version is None:
+        _refuse_unadopted(conn, states)
         raise MoltError(
             "the database has no moltctl schema: run moltctl init",
             hint="if this is not the database you meant, moltctl status shows where moltctl "

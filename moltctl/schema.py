@@ -63,6 +63,7 @@ def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> 
             ).fetchall()
         ]
         if clash:
+            migrations.refuse_spec_database(conn)
             raise MoltError(
                 "database already holds "
                 + ", ".join(clash)

@@ -29,6 +29,8 @@ def gather(target) -> dict:
             "views": [],
         }
         if version is None:
+            # built by hand from the spec: the way in is adopt, not init
+            info["spec_database"] = migrations.is_spec_database(conn)
             return info
         counts = conn.execute(sqlfiles.render("core/status_counts.sql.j2", tables=schema.TABLES))
         info["tables"] = dicts(counts)

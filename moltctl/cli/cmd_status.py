@@ -57,7 +57,9 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
             f"{len(failed)} run(s) failed to load (listed above): fix the input, then retry "
             "with moltctl ingest-file --replace PATH (the run directory or bundle)"
         )
-    if not info["initialized"]:
+    if info.get("spec_database"):
+        warn("the database was built from the spec by hand: run moltctl adopt")
+    elif not info["initialized"]:
         warn("the database is not initialized: run moltctl init")
 
 

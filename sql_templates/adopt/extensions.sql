@@ -1,0 +1,1 @@
+SELECT extname::text FROM pg_extension ORDER BY 1
