@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from moltctl.generator import generate_runs
+from moltctl.synth import generate_runs
 
 from moltctl.errors import MoltError
 from moltctl.ingest import InputError, ingest_paths
