@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from moltctl.synth import generate_runs
 
 from moltctl.errors import MoltError
 from moltctl.ingest import InputError, ingest_paths
+from moltctl.synth import generate_runs
 from tests.test_ingest_bad_input import no_hang  # noqa: F401 - autouse: a hang fails the case
 from tests.test_ingest_support import assert_invariants, data_counts, rows
 
