@@ -29,10 +29,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from moltctl import locks, migrations, partitions, sqlfiles, views
+from moltctl import locks, migrations, partitions, schema, sqlfiles, views
 from moltctl.errors import MoltError, UsageError
 from moltctl.rows import dicts
-from moltctl.schema import OWN_TABLES
 
 SPEC_TABLES = migrations.SPEC_TABLES
 BIG = partitions.PARTITIONED  # table -> partition key (the snapshot's time)
@@ -426,7 +425,7 @@ def adopt(
             for text in notices:
                 say(f"  {mig.label}: {text}")
 
-        done = migrations.apply_pending(conn, on_applied=applied)
+        done = schema.apply_migrations(conn, on_applied=applied)
         result.applied = [ADOPTED_VERSION + "_" + m.name] + [x.label for x, _ in done.applied]
         result.version = done.current_version
         with conn.transaction():
@@ -496,7 +495,7 @@ def _prepare(conn, say: ProgressFn) -> None:
         if not _kinds(conn, ["dimensions"]):
             say("creating moltctl's own tables (dimensions, observation logs, ...)")
             for s in _statements_001():
-                if s["table"] is None or s["table"] in OWN_TABLES:
+                if s["table"] is None or s["table"] in schema.OWN_TABLES:
                     conn.execute(s["sql"])
 
 
