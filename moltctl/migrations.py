@@ -64,6 +64,8 @@ class MigrateResult:
     pending: list[Migration] = field(default_factory=list)
     current_version: str | None = None
     dry_run: bool = False
+    # set where the citus extension is installed (moltctl.citus.DistributeResult)
+    citus: object = None
 
 
 def checksum(text: str) -> str:
@@ -201,11 +203,13 @@ def migrate(
     lock_timeout: float = 60.0,
     migrations: list[Migration] | None = None,
     on_applied=None,
+    shard_count: int | None = None,
 ) -> MigrateResult:
     """Apply pending migrations in order under the migrate lock (or, dry-run, list them).
 
     ``on_applied(migration, milliseconds, notices)`` is called after each one, with the
-    messages of the NOTICEs it raised.
+    messages of the NOTICEs it raised. Once the schema is current, a database with the citus
+    extension gets the distributed layout (``moltctl.citus.distribute``).
     """
     from moltctl.connection import connect
 
@@ -224,7 +228,14 @@ def migrate(
         locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
         connect(target) as conn,
     ):
-        apply_pending(conn, migrations, upto=upto, result=result, on_applied=on_applied)
+        apply_pending(
+            conn,
+            migrations,
+            upto=upto,
+            result=result,
+            on_applied=on_applied,
+            shard_count=shard_count,
+        )
     return result
 
 
@@ -241,10 +252,11 @@ def _known_version(text: str, migrations: list[Migration]) -> str:
 
 
 def apply_pending(
-    conn, migrations=None, *, upto=None, result=None, on_applied=None
+    conn, migrations=None, *, upto=None, result=None, on_applied=None, shard_count=None
 ) -> MigrateResult:
-    """Apply what is pending on ``conn``; the caller holds the migrate lock."""
-    from moltctl import views
+    """Apply what is pending on ``conn``; the caller holds the migrate lock. Once nothing is
+    pending, lay the tables out on Citus where the extension is installed."""
+    from moltctl import citus, views
 
     migrations = discover() if migrations is None else migrations
     result = result or MigrateResult()
@@ -272,7 +284,12 @@ def apply_pending(
         # a migration may change what the views are generated from (e.g. a new dimension)
         with conn.transaction():
             views.sync(conn)
-    result.current_version = current_of(status(conn, migrations))
+    states = status(conn, migrations)
+    result.current_version = current_of(states)
+    if not any(s.state == "pending" for s in states):
+        result.citus = citus.distribute(conn, shard_count=shard_count)
+    elif shard_count is not None:
+        raise UsageError("--shard-count needs every migration applied (leave out --to)")
     return result
 
 

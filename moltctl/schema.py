@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from moltctl import locks, migrations, partitions, sqlfiles, views
+from moltctl import citus, locks, migrations, partitions, sqlfiles, views
 from moltctl.errors import MoltError
 
 TABLES = (
@@ -29,9 +29,15 @@ class InitResult:
     applied: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
+    # where the citus extension is installed: what was laid out (moltctl.citus)
+    citus: citus.DistributeResult | None = None
 
 
-def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitResult:
+def init(
+    target, *, lock_timeout: float = 60.0, months_ahead: int = 3, shard_count: int | None = None
+) -> InitResult:
+    """Create the schema (or repair what lives outside migrations); on a database with the
+    citus extension, lay the tables out over the cluster (``shard_count`` shards each)."""
     from moltctl.connection import connect
 
     with (
@@ -42,6 +48,9 @@ def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitRe
         if version is not None:
             pending = [s.label for s in migrations.status(conn) if s.state == "pending"]
             conn.commit()
+            laid_out = None
+            if not pending:  # a schema behind this moltctl is laid out by migrate
+                laid_out = citus.distribute(conn, shard_count=shard_count)
             # idempotent repair of what lives outside migrations (generated views, partitions)
             with conn.transaction():
                 repaired = views.sync(conn)
@@ -52,7 +61,12 @@ def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitRe
                     if p not in before
                 ]
             return InitResult(
-                created=False, version=version, pending=pending, repaired=repaired, partitions=made
+                created=False,
+                version=version,
+                pending=pending,
+                repaired=repaired,
+                partitions=made,
+                citus=laid_out,
             )
         clash = [
             r[0]
@@ -68,7 +82,7 @@ def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitRe
                 + " not created by moltctl; refusing to initialize",
                 hint="point --dsn at an empty database, or drop those objects first",
             )
-        result = migrations.apply_pending(conn)
+        result = migrations.apply_pending(conn, shard_count=shard_count)
         with conn.transaction():
             names = partitions.ensure_ahead(conn, months_ahead=months_ahead)
         return InitResult(
@@ -76,4 +90,5 @@ def init(target, *, lock_timeout: float = 60.0, months_ahead: int = 3) -> InitRe
             version=result.current_version,
             applied=[m.label for m, _ in result.applied],
             partitions=names,
+            citus=result.citus,
         )

@@ -21,6 +21,8 @@ REAL_RUN = SHARED / "data" / "runs" / "20260130T170118Z"
 API_SAMPLES = SHARED / "data" / "api-samples"
 
 _counter = itertools.count()
+# the Citus cluster fixtures (citus_cluster, citus_dsn) for the tests marked citus
+pytest_plugins = ("tests.citus_cluster",)
 
 
 def _with_db(conninfo: str, dbname: str) -> str:

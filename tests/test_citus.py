@@ -1,0 +1,174 @@
+"""moltctl on a real Citus cluster (coordinator + 2 workers, tests/citus_cluster.py): the
+distributed layout, migrating a single-server database onto it, and the same answers as on a
+single server for one whole sequence of commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import psycopg
+import pytest
+
+from moltctl import citus
+from tests.conftest import latest_version, scalar
+
+pytestmark = pytest.mark.citus
+
+UTC = dt.UTC
+# the runs cross a month boundary, so create-partition has rows to move out of the default
+START = dt.datetime(2026, 1, 31, 21, 0, tzinfo=UTC)
+# what differs by nature between two databases: surrogate ids and wall-clock times
+VOLATILE_KEYS = {"id", "snapshot_id", "started_at", "completed_at", "refreshed_at", "seconds"}
+
+
+def _invoke(runner, dsn: str, *args: str):
+    from moltctl.cli import app
+
+    result = runner.invoke(app, ["--dsn", dsn, *args])
+    assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
+    return result
+
+
+def _normal(value):
+    """JSON output without surrogate ids and wall-clock times; floats to 9 significant digits
+    (Citus sums per shard, then across shards: the last bits of a mean may differ)."""
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, float) and value and math.isfinite(value):
+        return float(f"{value:.9g}")
+    return value
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from moltctl.generator import generate_runs
+
+    out = tmp_path_factory.mktemp("citus-runs")
+    return generate_runs(
+        out, runs=6, agents=80, posts=30, comments_per_post=4, seed=13, start=START
+    )
+
+
+def _agent(dsn: str) -> tuple[str, str]:
+    """The agent with the most versions (ties by id) and a moment inside its timeline."""
+    with psycopg.connect(dsn) as c:
+        ext, at = c.execute(
+            "SELECT external_id, max(valid_from) FROM agents GROUP BY external_id "
+            "ORDER BY count(*) DESC, external_id LIMIT 1"
+        ).fetchone()
+    return ext, at.isoformat()
+
+
+def _queries(runner, dsn: str, agent: tuple[str, str], since_run: str) -> dict:
+    ext, at = agent
+    calls = {
+        "agent-at": ["--agent", ext, "--at", at],
+        "agent-history": ["--agent", ext],
+        "delta": [],
+        "delta-since": ["--since", since_run],
+        "dimension-trends": ["--hours", "100000"],
+        "growth": [],
+        "high-risk": ["--min-score", "5"],
+        "latest-snapshot": ["--limit", "10"],
+        "leaderboard": [],
+        "submolt-activity": [],
+    }
+    out = {}
+    for name, args in calls.items():
+        query = name.removesuffix("-since")
+        r = _invoke(runner, dsn, "query", query, *args, "--format", "json")
+        out[name] = _normal(json.loads(r.stdout))
+    return out
+
+
+def sequence(runner, dsn: str, runs, init_args=(), agent=None) -> dict:
+    """init, ingest (one run out of order: a backfill; one --replace), refresh-views, every
+    built-in query, purge, create-partition, the queries again; their outputs, normalized."""
+    out: dict = {}
+    _invoke(runner, dsn, "init", *init_args)
+    in_order = [str(p) for i, p in enumerate(runs) if i != 3]
+    out["ingest"] = _invoke(runner, dsn, "ingest-file", *in_order).stderr.count("loaded in")
+    r = _invoke(runner, dsn, "ingest-file", str(runs[3]))  # before runs 4 and 5: backfill
+    out["backfill"] = "backfill" in r.stderr or "loaded" in r.stderr
+    _invoke(runner, dsn, "ingest-file", "--replace", str(runs[1]))
+    _invoke(runner, dsn, "refresh-views")
+    agent = agent or _agent(dsn)
+    out["agent"] = agent
+    out["queries"] = _queries(runner, dsn, agent, runs[2].name)
+    with psycopg.connect(dsn) as c:
+        out["versions"] = c.execute(
+            "SELECT external_id, valid_from, valid_to, is_current, handle, karma FROM agents "
+            "ORDER BY external_id, valid_from"
+        ).fetchall()
+    cutoff = ("--before", "2026-01-31T23:30:00Z")
+    dry = _invoke(runner, dsn, "purge", *cutoff, "--dry-run", "-f", "json")
+    out["purge_dry_run"] = _normal(json.loads(dry.stdout))
+    done = _invoke(runner, dsn, "purge", *cutoff, "--yes", "-f", "json")
+    out["purge"] = _normal(json.loads(done.stdout))
+    made = _invoke(
+        runner, dsn, "create-partition", "--month", "2026-01", "--months-ahead", "1", "-f", "json"
+    )
+    out["create_partition"] = _normal(json.loads(made.stdout))
+    _invoke(runner, dsn, "refresh-views")
+    out["queries_after"] = _queries(runner, dsn, agent, runs[4].name)
+    return out
+
+
+@pytest.fixture
+def plain_pg15_dsn(citus_cluster):
+    """A database on the coordinator's PostgreSQL 15 without the citus extension: a single
+    server of the same version (Citus stays inactive where its extension is not created)."""
+    import tests.citus_cluster as cc
+
+    name = f"moltctl_plain_{next(cc._counter)}"
+    cc._exec(citus_cluster.coordinator.conninfo(), f'CREATE DATABASE "{name}"')
+    yield citus_cluster.coordinator.conninfo(name)
+    cc._exec(citus_cluster.coordinator.conninfo(), f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+# ------------------------------------------------------------------------------ layout
+
+
+def test_init_distributes_every_table_by_the_plan(runner, citus_dsn):
+    r = _invoke(runner, citus_dsn, "init", "--shard-count", "4")
+    assert "distributed 11 tables (4 shards each)" in r.stderr
+    with psycopg.connect(citus_dsn) as c:
+        laid_out = citus.tables(c)
+        assert scalar(c, "SELECT max(version) FROM moltctl_migrations") == latest_version()
+    expected = {t: ("reference", None, 1) for t in citus.REFERENCE}
+    expected |= {t: ("distributed", col, 4) for t, col in citus.DISTRIBUTED}
+    got = {t: (x["kind"], x["column"], x["shard_count"]) for t, x in laid_out.items()}
+    assert got == expected
+    groups = {laid_out[t]["colocation_id"] for t, _ in citus.DISTRIBUTED}
+    assert len(groups) == 1  # all co-located
+    # moltctl's bookkeeping and the views stay on the coordinator
+    assert "moltctl_migrations" not in laid_out
+    # again: nothing to do, said so
+    again = _invoke(runner, citus_dsn, "init")
+    assert "tables already distributed" in again.stderr
+    assert "nothing to do" in again.stderr
+
+
+def test_shard_count_without_citus_is_refused(runner, dsn):
+    from moltctl.cli import app
+
+    r = runner.invoke(app, ["--dsn", dsn, "init", "--shard-count", "4"])
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: --shard-count needs Citus")
+    assert "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------------ same answers
+
+
+def test_same_answers_as_a_single_server(runner, citus_dsn, plain_pg15_dsn, runs):
+    single = sequence(runner, plain_pg15_dsn, runs)
+    cluster = sequence(runner, citus_dsn, runs, ("--shard-count", "4"), agent=single["agent"])
+    assert single["queries"]["leaderboard"]  # the sequence produced something to compare
+    assert single["purge"] and single["create_partition"]
+    for key in single:
+        assert cluster[key] == single[key], key
