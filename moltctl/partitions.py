@@ -125,6 +125,8 @@ def create_month(conn, table: str, month: dt.datetime, parts=None) -> Change:
     lower = month_start(month)
     upper = add_months(lower, 1)
     name = partition_name(table, lower)
+    # Citus: the default partition is read, then DDL runs on the table: one connection per node
+    conn.execute(sqlfiles.render("citus/sequential.sql"), {"local": True})
     conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
     parts = bounds(conn, [table]) if parts is None else [p for p in parts if p.table == table]
     default = None

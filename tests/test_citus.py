@@ -11,14 +11,15 @@ import math
 import psycopg
 import pytest
 
-from moltctl import citus
+from moltctl import citus, partitions
 from tests.conftest import latest_version, scalar
 
 pytestmark = pytest.mark.citus
 
 UTC = dt.UTC
-# the runs cross a month boundary, so create-partition has rows to move out of the default
-START = dt.datetime(2026, 1, 31, 21, 0, tzinfo=UTC)
+# six runs 6 hours apart across a month boundary (2 in January, 4 in February)
+START = dt.datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+CUTOFF = "2026-02-01T09:00:00Z"  # January's partitions go whole, February's default rows not
 # what differs by nature between two databases: surrogate ids and wall-clock times
 VOLATILE_KEYS = {"id", "snapshot_id", "started_at", "completed_at", "refreshed_at", "seconds"}
 
@@ -49,18 +50,27 @@ def runs(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("citus-runs")
     return generate_runs(
-        out, runs=6, agents=80, posts=30, comments_per_post=4, seed=13, start=START
+        out,
+        runs=6,
+        agents=80,
+        posts=30,
+        comments_per_post=4,
+        seed=13,
+        start=START,
+        interval=dt.timedelta(hours=6),
     )
 
 
 def _agent(dsn: str) -> tuple[str, str]:
-    """The agent with the most versions (ties by id) and a moment inside its timeline."""
+    """The handle of the scored agent with the most versions (ties by id) and a moment
+    inside its timeline."""
     with psycopg.connect(dsn) as c:
-        ext, at = c.execute(
-            "SELECT external_id, max(valid_from) FROM agents GROUP BY external_id "
-            "ORDER BY count(*) DESC, external_id LIMIT 1"
+        handle, at = c.execute(
+            "SELECT max(handle) FILTER (WHERE is_current), max(valid_from) FROM agents "
+            "WHERE external_id IN (SELECT agent_id FROM agent_score_history) "
+            "GROUP BY external_id ORDER BY count(*) DESC, external_id LIMIT 1"
         ).fetchone()
-    return ext, at.isoformat()
+    return handle, at.isoformat()
 
 
 def _queries(runner, dsn: str, agent: tuple[str, str], since_run: str) -> dict:
@@ -87,7 +97,12 @@ def _queries(runner, dsn: str, agent: tuple[str, str], since_run: str) -> dict:
 
 def sequence(runner, dsn: str, runs, init_args=(), agent=None) -> dict:
     """init, ingest (one run out of order: a backfill; one --replace), refresh-views, every
-    built-in query, purge, create-partition, the queries again; their outputs, normalized."""
+    built-in query, create-partition (January's rows out of the default partitions), purge
+    (January's partitions dropped, February's rows in the default deleted), create-partition
+    (February's rows moved), the queries again; their outputs, normalized.
+
+    The caller keeps ingest from creating monthly partitions, so the rows land in the default
+    partitions as in an installation whose months were not created ahead."""
     out: dict = {}
     _invoke(runner, dsn, "init", *init_args)
     in_order = [str(p) for i, p in enumerate(runs) if i != 3]
@@ -104,15 +119,19 @@ def sequence(runner, dsn: str, runs, init_args=(), agent=None) -> dict:
             "SELECT external_id, valid_from, valid_to, is_current, handle, karma FROM agents "
             "ORDER BY external_id, valid_from"
         ).fetchall()
-    cutoff = ("--before", "2026-01-31T23:30:00Z")
-    dry = _invoke(runner, dsn, "purge", *cutoff, "--dry-run", "-f", "json")
-    out["purge_dry_run"] = _normal(json.loads(dry.stdout))
-    done = _invoke(runner, dsn, "purge", *cutoff, "--yes", "-f", "json")
-    out["purge"] = _normal(json.loads(done.stdout))
-    made = _invoke(
-        runner, dsn, "create-partition", "--month", "2026-01", "--months-ahead", "1", "-f", "json"
-    )
+    made = _invoke(runner, dsn, "create-partition", "--month", "2026-01", "-f", "json")
     out["create_partition"] = _normal(json.loads(made.stdout))
+    dry = _invoke(runner, dsn, "purge", "--before", CUTOFF, "--dry-run", "-f", "json")
+    out["purge_dry_run"] = _normal(json.loads(dry.stdout))
+    done = _invoke(runner, dsn, "purge", "--before", CUTOFF, "--yes", "-f", "json")
+    out["purge"] = _normal(json.loads(done.stdout))
+    made = _invoke(runner, dsn, "create-partition", "--month", "2026-02", "-f", "json")
+    out["create_partition_after"] = _normal(json.loads(made.stdout))
+    with psycopg.connect(dsn) as c:
+        out["rows_after"] = {
+            t: scalar(c, f"SELECT count(*) FROM {t}")
+            for t in ("snapshots", *(t for t, _ in citus.DISTRIBUTED))
+        }
     _invoke(runner, dsn, "refresh-views")
     out["queries_after"] = _queries(runner, dsn, agent, runs[4].name)
     return out
@@ -165,10 +184,36 @@ def test_shard_count_without_citus_is_refused(runner, dsn):
 # ------------------------------------------------------------------------ same answers
 
 
-def test_same_answers_as_a_single_server(runner, citus_dsn, plain_pg15_dsn, runs):
+def test_same_answers_as_a_single_server(runner, citus_dsn, plain_pg15_dsn, runs, monkeypatch):
+    monkeypatch.setattr(partitions, "ensure_for_time", lambda conn, ts: [])
     single = sequence(runner, plain_pg15_dsn, runs)
     cluster = sequence(runner, citus_dsn, runs, ("--shard-count", "4"), agent=single["agent"])
-    assert single["queries"]["leaderboard"]  # the sequence produced something to compare
-    assert single["purge"] and single["create_partition"]
+    # the sequence went through every path it means to compare
+    assert all(single["queries"].values()), [k for k, v in single["queries"].items() if not v]
+    assert {x["action"] for x in single["create_partition"]} == {"moved"}
+    assert {x["action"] for x in single["create_partition_after"]} == {"moved"}
+    purged = {x["table"]: x for x in single["purge"]}
+    assert purged["posts"]["partitions_dropped"] == 1 and purged["posts"]["rows_removed"] > 60
+    assert single["versions"] and single["rows_after"]["posts"]
     for key in single:
         assert cluster[key] == single[key], key
+
+
+def test_purge_detach_copies_months_on_citus(runner, citus_dsn, runs, monkeypatch):
+    monkeypatch.setattr(partitions, "ensure_for_time", lambda conn, ts: [])
+    _invoke(runner, citus_dsn, "init", "--shard-count", "4")
+    _invoke(runner, citus_dsn, "ingest-file", *map(str, runs))
+    _invoke(runner, citus_dsn, "create-partition", "--month", "2026-01")
+    with psycopg.connect(citus_dsn) as c:
+        january = scalar(c, "SELECT count(*) FROM posts_p2026_01")
+        total = scalar(c, "SELECT count(*) FROM posts")
+    r = _invoke(runner, citus_dsn, "purge", "--before", CUTOFF, "--detach", "--yes")
+    assert "on Citus --detach copies each month into a distributed table" in r.stderr
+    with psycopg.connect(citus_dsn) as c:
+        laid_out = citus.tables(c)
+        assert scalar(c, "SELECT count(*) FROM archived_posts_p2026_01") == january
+        assert scalar(c, "SELECT to_regclass('posts_p2026_01')") is None
+        assert scalar(c, "SELECT count(*) FROM posts") < total - january + 1
+    archived = laid_out["archived_posts_p2026_01"]
+    assert (archived["kind"], archived["column"]) == ("distributed", "external_id")
+    assert archived["colocation_id"] == laid_out["posts"]["colocation_id"]

@@ -260,7 +260,7 @@ def _remove_snapshot(conn, sid, t: dt.datetime) -> None:
 def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> SnapshotResult:
     t = src.created_at
     res = SnapshotResult(src.run_id, str(src.path), t, "loaded", warnings=warns)
-    _exec(conn, sqlfiles.render("citus/sequential.sql"))
+    _exec(conn, sqlfiles.render("citus/sequential.sql"), {"local": True})
     row = _exec(conn, sqlfiles.render("ingest/snapshot_find.sql"), {"run_id": src.run_id})
     found = row.fetchone()
     if found is not None:
