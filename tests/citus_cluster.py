@@ -98,20 +98,26 @@ class Cluster:
     def nodes(self) -> list[Node]:
         return [self.coordinator, *self.workers]
 
-    def create_database(self, name: str | None = None, *, workers: bool = True) -> str:
-        """A fresh database on every node with the extension; workers registered unless
-        ``workers`` is False (the coordinator alone, e.g. to add them later). Returns the
-        coordinator's DSN for it."""
+    def create_database(self, name: str | None = None, *, citus: bool = True) -> str:
+        """A fresh database on every node, the extension on the workers; on the coordinator
+        too, with the workers registered, unless ``citus`` is False (a single-server
+        database until ``enable_citus``). Returns the coordinator's DSN for it."""
         name = name or f"moltctl_c{os.getpid()}_{next(_counter)}"
-        for node in self.nodes + self.spare:
+        for node in self.workers + self.spare:
             _exec(node.conninfo(), f'CREATE DATABASE "{name}"')
             _exec(node.conninfo(name), "CREATE EXTENSION citus")
+        _exec(self.coordinator.conninfo(), f'CREATE DATABASE "{name}"')
         dsn = self.coordinator.conninfo(name)
-        _exec(dsn, f"SELECT citus_set_coordinator_host('{HOST}', {self.coordinator.port})")
-        if workers:
-            for w in self.workers:
-                _exec(dsn, f"SELECT citus_add_node('{HOST}', {w.port})")
+        if citus:
+            self.enable_citus(dsn)
         return dsn
+
+    def enable_citus(self, dsn: str) -> None:
+        """What an operator does to turn a database on the coordinator into a cluster's."""
+        _exec(dsn, "CREATE EXTENSION citus")
+        _exec(dsn, f"SELECT citus_set_coordinator_host('{HOST}', {self.coordinator.port})")
+        for w in self.workers:
+            _exec(dsn, f"SELECT citus_add_node('{HOST}', {w.port})")
 
     def drop_database(self, name: str) -> None:
         for node in self.nodes + self.spare:
@@ -210,6 +216,14 @@ def citus_cluster():
 def citus_dsn(citus_cluster):
     """DSN (on the coordinator) of a fresh database on the 3-node cluster, not initialized."""
     dsn = citus_cluster.create_database()
-    name = dsn.rsplit("dbname=", 1)[1]
     yield dsn
-    citus_cluster.drop_database(name)
+    citus_cluster.drop_database(dsn.rsplit("dbname=", 1)[1])
+
+
+@pytest.fixture
+def citus_later_dsn(citus_cluster):
+    """Like ``citus_dsn`` but without the extension on the coordinator yet (a single-server
+    database); ``citus_cluster.enable_citus(dsn)`` makes it the cluster's."""
+    dsn = citus_cluster.create_database(citus=False)
+    yield dsn
+    citus_cluster.drop_database(dsn.rsplit("dbname=", 1)[1])

@@ -181,6 +181,48 @@ def test_shard_count_without_citus_is_refused(runner, dsn):
     assert "Traceback" not in r.stderr
 
 
+def _counts(dsn: str) -> dict[str, int]:
+    tables = (*citus.REFERENCE, *(t for t, _ in citus.DISTRIBUTED))
+    with psycopg.connect(dsn) as c:
+        return {t: scalar(c, f"SELECT count(*) FROM {t}") for t in tables}
+
+
+def test_migrate_moves_a_single_server_database_onto_the_cluster(
+    runner, citus_cluster, citus_later_dsn, runs
+):
+    dsn = citus_later_dsn
+    _invoke(runner, dsn, "init")
+    _invoke(runner, dsn, "ingest-file", *map(str, runs[:3]))
+    _invoke(runner, dsn, "refresh-views")
+    before = _counts(dsn)
+    board = _invoke(runner, dsn, "query", "leaderboard", "-f", "json").stdout
+    citus_cluster.enable_citus(dsn)
+
+    r = _invoke(runner, dsn, "migrate", "--shard-count", "4")
+    moved = sum(n for t, n in before.items() if t != "dimensions")
+    assert "distributed 11 tables (4 shards each)" in r.stderr
+    assert "rows moved into shards and counted" in r.stderr
+    assert "nothing to apply" in r.stderr
+    assert moved > 1000
+    assert _counts(dsn) == before
+    with psycopg.connect(dsn) as c:
+        laid_out = citus.tables(c)
+        # the rows are in the shards, on the workers; the coordinator's own copies are gone
+        local = scalar(
+            c,
+            "SELECT sum(pg_relation_size(oid)) FROM (SELECT inhrelid AS oid FROM pg_inherits "
+            "WHERE inhparent = 'posts'::regclass UNION ALL "
+            "SELECT 'agents'::regclass UNION ALL SELECT 'snapshots'::regclass) x",
+        )
+    assert local == 0
+    assert laid_out["posts"]["kind"] == "distributed"
+    assert _invoke(runner, dsn, "query", "leaderboard", "-f", "json").stdout == board
+    # and it goes on: the next runs load, a re-run of migrate does nothing
+    _invoke(runner, dsn, "ingest-file", *map(str, runs[3:]))
+    again = _invoke(runner, dsn, "migrate")
+    assert "tables already distributed" in again.stderr
+
+
 # ------------------------------------------------------------------------ same answers
 
 
