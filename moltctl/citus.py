@@ -111,3 +111,195 @@ def distribute(conn, *, shard_count: int | None = None) -> DistributeResult:
     result.shard_count = tables(conn).get(ANCHOR, {}).get("shard_count")
     conn.commit()
     return result
+
+
+# ------------------------------------------------------------------------------ status
+
+
+def status_section(conn, info: dict) -> None:
+    """``status`` on Citus: the nodes, and how each table is held (reference / distributed by
+    what / local on the coordinator) with its shards and bytes. Nothing on a plain server."""
+    from moltctl import schema
+
+    citus_version = version(conn)
+    if citus_version is None:
+        return
+    nodes = dicts(conn.execute(sqlfiles.render("citus/nodes.sql")))
+    held = tables(conn)
+    sizes = {r["name"]: r for r in dicts(conn.execute(sqlfiles.render("citus/table_sizes.sql")))}
+    rows = []
+    own = (*schema.TABLES, *schema.OWN_TABLES, "moltctl_migrations")
+    for name in (*own, *sorted(set(held) - set(own))):
+        if any(r["table"] == name for r in rows):
+            continue
+        t = held.get(name)
+        if t is None:
+            layout = "local (coordinator)"
+        elif t["kind"] == "distributed":
+            layout = f"distributed by {t['column']}"
+        else:
+            layout = t["kind"]
+        size = sizes.get(name, {})
+        rows.append(
+            {
+                "table": name,
+                "layout": layout,
+                "colocation_id": t["colocation_id"] if t else None,
+                # per table (each partition of a partitioned table has as many)
+                "shard_count": t["shard_count"] if t else None,
+                "bytes": size.get("bytes", 0) if t else None,
+            }
+        )
+    info["citus"] = {"version": citus_version, "nodes": nodes, "tables": rows}
+    sections = info.setdefault("sections", [])
+    sections.append({"title": f"Citus {citus_version} nodes", "rows": nodes})
+    sections.append({"title": "Citus tables", "rows": rows})
+
+
+# ------------------------------------------------------------------------- grow the cluster
+
+
+def _require(conn) -> str:
+    found = version(conn)
+    if found is None:
+        raise MoltError(
+            "this database is not on Citus: the citus extension is not installed",
+            hint="docs/citus.md: CREATE EXTENSION citus, then moltctl migrate",
+        )
+    return found
+
+
+def parse_node(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (port 5432 when left out); UsageError naming the problem otherwise."""
+    from moltctl.errors import UsageError
+
+    host, _, port = text.strip().rpartition(":") if ":" in text else (text.strip(), "", "5432")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"node {text!r}: expected HOST:PORT, e.g. 10.0.0.5:5432")
+    return host, int(port)
+
+
+@dataclass
+class AddNodeResult:
+    node: str
+    added: bool  # False: it was in the cluster already
+    node_id: int
+
+
+def add_node(target, node: str) -> AddNodeResult:
+    """Register a worker (``citus_add_node``): the reference tables and metadata are copied to
+    it; it holds no shards until ``rebalance``. Idempotent: a known node is left alone."""
+    import psycopg
+
+    from moltctl.connection import connect
+    from moltctl.errors import first_line
+
+    host, port = parse_node(node)
+    with connect(target, autocommit=True, application_name="moltctl cluster") as conn:
+        _require(conn)
+        params = {"host": host, "port": port}
+        found = conn.execute(sqlfiles.render("citus/node_find.sql"), params).fetchone()
+        if found:
+            return AddNodeResult(f"{host}:{port}", False, found[0])
+        try:
+            node_id = conn.execute(sqlfiles.render("citus/node_add.sql"), params).fetchone()[0]
+        except psycopg.Error as exc:
+            raise MoltError(
+                f"cannot add node {host}:{port}: {target.scrub(first_line(exc))}",
+                hint="the node needs PostgreSQL with shared_preload_libraries = 'citus', this "
+                "database created and CREATE EXTENSION citus in it, and must accept the "
+                "coordinator's connections (docs/citus.md)",
+            ) from None
+    return AddNodeResult(f"{host}:{port}", True, node_id)
+
+
+@dataclass
+class RebalanceProgress:
+    job_id: int | None
+    state: str  # scheduled | running | finished | failed | cancelled | balanced
+    done: int = 0
+    total: int = 0
+    mode: str = "auto"
+    error: str | None = None
+
+
+def _job(conn) -> dict | None:
+    rows = dicts(conn.execute(sqlfiles.render("citus/rebalance_status.sql")))
+    return rows[-1] if rows else None
+
+
+def _task_error(job: dict) -> str | None:
+    """The message of a task that failed and is being retried, if any."""
+    for task in (job.get("details") or {}).get("tasks", []):
+        message = (task.get("message") or "").strip()
+        if message and task.get("retried", 0) >= 1:
+            return " ".join(message.replace("ERROR:", "").split())[:300]
+    return None
+
+
+def rebalance(
+    target,
+    *,
+    mode: str | None = None,
+    poll: float = 1.0,
+    timeout: float | None = None,
+    on_progress=None,
+) -> RebalanceProgress:
+    """Move shards until every worker holds its share (``citus_rebalance_start``), reporting
+    progress until the job is done. Safe to re-run: a rebalance already running is followed
+    rather than started twice; balanced shards mean nothing to do.
+
+    ``mode``: Citus's shard transfer mode; default ``auto`` (online, logical replication) when
+    the server runs with ``wal_level = logical``, else ``block_writes`` (writes to a shard wait
+    while it moves).
+    """
+    import time
+
+    import psycopg
+
+    from moltctl.connection import connect
+    from moltctl.errors import first_line
+
+    with connect(target, autocommit=True, application_name="moltctl cluster") as conn:
+        _require(conn)
+        if mode is None:
+            wal = conn.execute(sqlfiles.render("citus/wal_level.sql")).fetchone()[0]
+            mode = "auto" if wal == "logical" else "block_writes"
+        job = _job(conn)
+        if job is None or job["state"] not in ("scheduled", "running", "cancelling", "failing"):
+            try:
+                started = conn.execute(
+                    sqlfiles.render("citus/rebalance_start.sql"), {"mode": mode}
+                ).fetchone()[0]
+            except psycopg.Error as exc:
+                raise MoltError(
+                    f"cannot start the rebalance: {target.scrub(first_line(exc))}"
+                ) from None
+            if started is None:
+                return RebalanceProgress(None, "balanced", mode=mode)
+            job = _job(conn)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            progress = RebalanceProgress(
+                job["job_id"], job["state"], job["done"] or 0, job["total"] or 0, mode
+            )
+            progress.error = _task_error(job)
+            if on_progress:
+                on_progress(progress)
+            if job["state"] in ("finished", "failed", "cancelled"):
+                break
+            if progress.error or (deadline is not None and time.monotonic() > deadline):
+                why = progress.error or "still running after the timeout"
+                raise MoltError(
+                    f"rebalance job {job['job_id']}: {why}",
+                    hint="it goes on in the background: moltctl cluster rebalance follows it "
+                    "again; SELECT citus_rebalance_stop() stops it",
+                )
+            time.sleep(poll)
+            job = _job(conn)
+    if progress.state != "finished":
+        raise MoltError(
+            f"rebalance job {progress.job_id} {progress.state}",
+            hint="SELECT * FROM citus_rebalance_status() shows each move's message",
+        )
+    return progress

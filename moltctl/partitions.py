@@ -254,7 +254,9 @@ def status_section(conn, info: dict) -> None:
     if not parts:
         return
     counts = dict(
-        conn.execute(sqlfiles.render("partitions/stats.sql.j2", tables=list(PARTITIONED)))
+        conn.execute(
+            sqlfiles.render("partitions/stats.sql.j2", partitions=[p.partition for p in parts])
+        )
     )
     rows = []
     for p in parts:

@@ -259,3 +259,63 @@ def test_purge_detach_copies_months_on_citus(runner, citus_dsn, runs, monkeypatc
     archived = laid_out["archived_posts_p2026_01"]
     assert (archived["kind"], archived["column"]) == ("distributed", "external_id")
     assert archived["colocation_id"] == laid_out["posts"]["colocation_id"]
+
+
+# ------------------------------------------------------------------ see and grow the cluster
+
+
+def test_status_shows_nodes_layout_and_true_partition_counts(runner, citus_dsn, runs):
+    _invoke(runner, citus_dsn, "init", "--shard-count", "4")
+    _invoke(runner, citus_dsn, "ingest-file", *map(str, runs[:2]))
+    info = json.loads(_invoke(runner, citus_dsn, "status", "-f", "json").stdout)
+    nodes = info["citus"]["nodes"]
+    assert [n["role"] for n in nodes] == ["coordinator", "worker", "worker"]
+    assert all(n["placements"] > 0 and n["bytes"] > 0 for n in nodes[1:])
+    layout = {t["table"]: t for t in info["citus"]["tables"]}
+    assert layout["posts"]["layout"] == "distributed by external_id"
+    assert layout["comments"]["layout"] == "distributed by post_id"
+    assert layout["snapshots"]["layout"] == "reference"
+    assert layout["moltctl_migrations"]["layout"] == "local (coordinator)"
+    assert layout["posts"]["shard_count"] == 4 and layout["posts"]["bytes"] > 0
+    # rows per partition are counted by partition, not by tableoid (a shard's, on a worker)
+    (parts,) = [s["rows"] for s in info["sections"] if s["title"] == "partitions"]
+    with psycopg.connect(citus_dsn) as c:
+        posts = scalar(c, "SELECT count(*) FROM posts")
+    assert sum(p["rows"] for p in parts if p["table"] == "posts") == posts == 60
+    table = _invoke(runner, citus_dsn, "status").stdout
+    assert "Citus tables" in table and "distributed by agent_id" in table
+
+
+def test_add_node_and_rebalance_are_safe_to_rerun(runner, citus_cluster, citus_dsn, runs):
+    _invoke(runner, citus_dsn, "init", "--shard-count", "4")
+    _invoke(runner, citus_dsn, "ingest-file", *map(str, runs[:2]))
+    before = _counts(citus_dsn)
+    board = _invoke(runner, citus_dsn, "query", "leaderboard", "-f", "json").stdout
+    spare = f"127.0.0.1:{citus_cluster.spare[0].port}"
+
+    r = _invoke(runner, citus_dsn, "cluster", "add-node", spare)
+    assert f"added {spare}" in r.stderr
+    r = _invoke(runner, citus_dsn, "cluster", "add-node", spare)
+    assert f"{spare} is already in the cluster" in r.stderr
+
+    r = _invoke(runner, citus_dsn, "cluster", "rebalance", "--poll", "0.5", "--timeout", "300")
+    assert "finished" in r.stderr and "block_writes" in r.stderr  # wal_level is not logical
+    assert "tasks" in r.stderr
+    info = json.loads(_invoke(runner, citus_dsn, "status", "-f", "json").stdout)
+    new = [n for n in info["citus"]["nodes"] if n["node"] == spare]
+    assert new and new[0]["placements"] > 0
+    r = _invoke(runner, citus_dsn, "cluster", "rebalance")
+    assert "already balanced" in r.stderr
+    assert _counts(citus_dsn) == before
+    assert _invoke(runner, citus_dsn, "query", "leaderboard", "-f", "json").stdout == board
+
+
+def test_cluster_commands_refuse_a_plain_database(runner, dsn):
+    from moltctl.cli import app
+
+    for args in (["cluster", "rebalance"], ["cluster", "add-node", "h:5432"]):
+        r = runner.invoke(app, ["--dsn", dsn, *args])
+        assert r.exit_code == 1, r.stderr
+        assert r.stderr.startswith("error: this database is not on Citus"), r.stderr
+    r = runner.invoke(app, ["--dsn", dsn, "cluster", "add-node", "h:x"])
+    assert r.exit_code != 0 and "expected HOST:PORT" in r.stderr
