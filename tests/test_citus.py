@@ -172,9 +172,30 @@ def test_init_distributes_every_table_by_the_plan(runner, citus_dsn):
     assert "nothing to do" in again.stderr
 
 
-def test_shard_count_without_citus_is_refused(runner, dsn):
+def test_plain_postgres_gets_the_keys_but_no_layout(runner, dsn):
+    """Runs on the suite's single server (no cluster needed): migration 006's keys apply
+    everywhere; nothing Citus shows or happens; --shard-count is refused."""
     from moltctl.cli import app
 
+    with psycopg.connect(dsn) as c:
+        keys = dict(
+            c.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname IN ('posts_pkey', 'comments_pkey', 'agents_pkey', "
+                "'uq_comments_snapshot_entity', 'agent_score_history_pkey')"
+            ).fetchall()
+        )
+    assert keys == {
+        "posts_pkey": "PRIMARY KEY (id, fetched_at, external_id)",
+        "comments_pkey": "PRIMARY KEY (id, fetched_at, post_id)",
+        "agents_pkey": "PRIMARY KEY (id, external_id)",
+        "uq_comments_snapshot_entity": "UNIQUE (snapshot_id, external_id, fetched_at, post_id)",
+        "agent_score_history_pkey": "PRIMARY KEY (id, recorded_at, agent_id)",
+    }
+    r = runner.invoke(app, ["--dsn", dsn, "init"])
+    assert r.exit_code == 0 and "Citus" not in r.stderr
+    info = json.loads(runner.invoke(app, ["--dsn", dsn, "status", "-f", "json"]).stdout)
+    assert "citus" not in info
     r = runner.invoke(app, ["--dsn", dsn, "init", "--shard-count", "4"])
     assert r.exit_code == 1
     assert r.stderr.startswith("error: --shard-count needs Citus")
