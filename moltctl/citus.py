@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from moltctl import sqlfiles, views
-from moltctl.errors import MoltError
+from moltctl.errors import MoltError, first_line
 from moltctl.rows import dicts
 
 REFERENCE = ("snapshots", "dimensions")
@@ -71,6 +71,24 @@ def distribute(conn, *, shard_count: int | None = None) -> DistributeResult:
                 hint="CREATE EXTENSION citus (see docs/citus.md), or leave --shard-count out",
             )
         return result
+    import psycopg
+
+    try:
+        _lay_out(conn, result, shard_count)
+    except psycopg.Error as exc:
+        conn.rollback()
+        raise MoltError(
+            f"cannot distribute the tables on Citus: {first_line(exc)} "
+            "(rolled back: no table was distributed)",
+            hint="the workers must be registered and reachable "
+            "(SELECT * FROM citus_get_active_worker_nodes()); see docs/citus.md",
+        ) from None
+    result.shard_count = tables(conn).get(ANCHOR, {}).get("shard_count")
+    conn.commit()
+    return result
+
+
+def _lay_out(conn, result: DistributeResult, shard_count: int | None) -> None:
     with conn.transaction():
         known = tables(conn)
         todo_ref = [t for t in REFERENCE if known.get(t, {}).get("kind") != "reference"]
@@ -108,9 +126,6 @@ def distribute(conn, *, shard_count: int | None = None) -> DistributeResult:
             # Citus recreates the materialized views over a table it distributes, without
             # moltctl's definition tag: recreate them as moltctl made them
             views.sync(conn)
-    result.shard_count = tables(conn).get(ANCHOR, {}).get("shard_count")
-    conn.commit()
-    return result
 
 
 # ------------------------------------------------------------------------------ status
