@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -99,13 +100,23 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the markdown table here")
     opts = ap.parse_args()
 
-    from moltctl.generator import generate_runs
     from tests import citus_cluster as cc
 
     reason = cc.missing_reason()
     if reason:
         sys.exit(f"bench_citus: {reason}")
     work = Path(tempfile.mkdtemp(prefix="moltctl-bench-citus-"))
+    try:
+        single, dist = run_both(opts, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(opts, single, dist)
+
+
+def run_both(opts, work: Path) -> tuple[dict, dict]:
+    from moltctl.generator import generate_runs
+    from tests import citus_cluster as cc
+
     log(f"generating {opts.runs + 1} runs of {opts.posts} posts")
     paths = generate_runs(
         work / "runs",
@@ -130,6 +141,10 @@ def main() -> None:
         dist = measure(citus_dsn, in_order, backfill, opts.shard_count, opts.repeat)
     finally:
         cluster.stop()
+    return single, dist
+
+
+def report(opts, single: dict, dist: dict) -> None:
     lines = [
         f"bench_citus: {opts.runs} runs + 1 backfill, {opts.posts} posts/run, "
         f"{opts.agents} agents, {opts.comments_per_post} comments/post; "
