@@ -107,8 +107,8 @@ def sequence(runner, dsn: str, runs, init_args=(), agent=None) -> dict:
     _invoke(runner, dsn, "init", *init_args)
     in_order = [str(p) for i, p in enumerate(runs) if i != 3]
     out["ingest"] = _invoke(runner, dsn, "ingest-file", *in_order).stderr.count("loaded in")
-    r = _invoke(runner, dsn, "ingest-file", str(runs[3]))  # before runs 4 and 5: backfill
-    out["backfill"] = "backfill" in r.stderr or "loaded" in r.stderr
+    r = _invoke(runner, dsn, "ingest-file", str(runs[3]))  # after runs 4 and 5: a backfill
+    assert "backfilled into later history" in r.stderr
     _invoke(runner, dsn, "ingest-file", "--replace", str(runs[1]))
     _invoke(runner, dsn, "refresh-views")
     agent = agent or _agent(dsn)
@@ -135,18 +135,6 @@ def sequence(runner, dsn: str, runs, init_args=(), agent=None) -> dict:
     _invoke(runner, dsn, "refresh-views")
     out["queries_after"] = _queries(runner, dsn, agent, runs[4].name)
     return out
-
-
-@pytest.fixture
-def plain_pg15_dsn(citus_cluster):
-    """A database on the coordinator's PostgreSQL 15 without the citus extension: a single
-    server of the same version (Citus stays inactive where its extension is not created)."""
-    import tests.citus_cluster as cc
-
-    name = f"moltctl_plain_{next(cc._counter)}"
-    cc._exec(citus_cluster.coordinator.conninfo(), f'CREATE DATABASE "{name}"')
-    yield citus_cluster.coordinator.conninfo(name)
-    cc._exec(citus_cluster.coordinator.conninfo(), f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 # ------------------------------------------------------------------------------ layout
@@ -247,9 +235,11 @@ def test_migrate_moves_a_single_server_database_onto_the_cluster(
 # ------------------------------------------------------------------------ same answers
 
 
-def test_same_answers_as_a_single_server(runner, citus_dsn, plain_pg15_dsn, runs, monkeypatch):
+def test_same_answers_as_a_single_server(runner, citus_dsn, citus_later_dsn, runs, monkeypatch):
+    # the single server: the coordinator's PostgreSQL 15, a database without the extension
+    # (Citus stays inactive there), so both sides run the same version
     monkeypatch.setattr(partitions, "ensure_for_time", lambda conn, ts: [])
-    single = sequence(runner, plain_pg15_dsn, runs)
+    single = sequence(runner, citus_later_dsn, runs)
     cluster = sequence(runner, citus_dsn, runs, ("--shard-count", "4"), agent=single["agent"])
     # the sequence went through every path it means to compare
     assert all(single["queries"].values()), [k for k, v in single["queries"].items() if not v]
