@@ -30,7 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moltctl import locks, migrations, partitions, schema, sqlfiles, views
+from moltctl.connection import connect
 from moltctl.errors import MoltError, UsageError
+from moltctl.ingest.load import ENTITIES
 from moltctl.rows import dicts
 
 SPEC_TABLES = migrations.SPEC_TABLES
@@ -374,7 +376,6 @@ def adopt(
     moltctl's keys forbid is found (listed), or when SCD2 versions break the invariants and no
     ``repair`` policy is given. ``confirm(plan)`` is asked before the first change.
     """
-    from moltctl.connection import connect
 
     if repair is not None and repair not in REPAIRS:
         raise UsageError(f"--repair {repair!r}: unknown policy (the policies are chain)")
@@ -569,7 +570,6 @@ def _convert_entity(conn, t: str, label: str, say: ProgressFn) -> str:
     say(f"{label}: adding SCD2 constraints")
     _script(conn, "adopt/scd2_constraints.sql.j2", table=t)
     _missing_001_indexes(conn, t)
-    from moltctl.ingest.load import ENTITIES
 
     e = next(e for e in ENTITIES if e["table"] == t)
     n = conn.execute(sqlfiles.render("adopt/observations.sql.j2", e=e)).rowcount

@@ -76,6 +76,8 @@ class MigrateResult:
     pending: list[Migration] = field(default_factory=list)
     current_version: str | None = None
     dry_run: bool = False
+    # set where the citus extension is installed (moltctl.citus.DistributeResult)
+    citus: object = None
 
 
 def checksum(text: str) -> str:
@@ -157,6 +159,8 @@ SPEC_TABLES = (
     "comment_evaluations",
     "agent_score_history",
 )
+# the tables moltctl adds to the spec's (its migrations create them)
+OWN_TABLES = ("dimensions", "agent_observations", "submolt_observations", "moltctl_view_refreshes")
 SPEC_DATABASE = (
     "the database holds the spec's tables but no moltctl schema (built by hand from the spec): "
     "run moltctl adopt"

@@ -130,6 +130,8 @@ def create_month(conn, table: str, month: dt.datetime, parts=None) -> Change:
     lower = month_start(month)
     upper = add_months(lower, 1)
     name = partition_name(table, lower)
+    # Citus: the default partition is read, then DDL runs on the table: one connection per node
+    conn.execute(sqlfiles.render("citus/sequential.sql"), {"local": True})
     conn.execute(sqlfiles.render("partitions/xact_lock.sql"), {"key": CREATE_LOCK})
     parts = bounds(conn, [table]) if parts is None else [p for p in parts if p.table == table]
     default = None
@@ -372,7 +374,9 @@ def status_section(conn, info: dict) -> None:
     if not parts:
         return
     counts = dict(
-        conn.execute(sqlfiles.render("partitions/stats.sql.j2", tables=list(PARTITIONED)))
+        conn.execute(
+            sqlfiles.render("partitions/stats.sql.j2", partitions=[p.partition for p in parts])
+        )
     )
     rows = []
     for p in parts:

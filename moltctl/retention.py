@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from moltctl import partitions, sqlfiles
+from moltctl import citus, partitions, sqlfiles
 from moltctl.errors import MoltError, UsageError
 
 VERSIONED = ("agents", "submolts")
@@ -54,6 +54,8 @@ class PurgeResult:
     removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ORDER, 0))
     partitions: dict[str, list[str]] = field(default_factory=dict)  # table -> dropped/detached
     anchors: int = 0  # old snapshots kept for the retained versions that reference them
+    # on Citus --detach copies each month into archived_<partition>, then drops the partition
+    citus: bool = False
     steps: int = 0
     cancelled: bool = False
 
@@ -123,6 +125,7 @@ def plan(conn, cutoff: dt.datetime, *, detach: bool = False) -> PurgeResult:
     """What a purge up to ``cutoff`` would remove (rows per table, partitions); changes nothing."""
     result = _window(conn, cutoff, dry_run=True, detach=detach)
     effective = result.cutoff
+    result.citus = citus.version(conn) is not None
     if effective is None:
         return result
     params = {"cutoff": effective}
@@ -134,19 +137,26 @@ def plan(conn, cutoff: dt.datetime, *, detach: bool = False) -> PurgeResult:
     result.removed["snapshots"] = removable
     result.anchors = anchors
     dropped: dict[str, list[str]] = {}
+    ranges: dict[str, list[tuple]] = {}
     for _lo, _hi, parts in _droppable(conn, effective):
         for p in parts:
             dropped.setdefault(p.table, []).append(p.partition)
+            ranges.setdefault(p.table, []).append((p.lower, p.upper))
             result.removed[p.table] += _one(
                 conn, "retention/partition_count.sql.j2", partition=p.partition
             )
     result.partitions = dropped
-    for table in partitions.PARTITIONED:
+    for table, key in partitions.PARTITIONED.items():
+        params = {"cutoff": effective}
+        for i, (lower, upper) in enumerate(ranges.get(table, [])):
+            params |= {f"lower_{i}": lower, f"upper_{i}": upper}
         result.removed[table] += _one(
             conn,
             "retention/rows_count.sql.j2",
-            {"cutoff": effective, "dropped": dropped.get(table, [])},
+            params,
             table=table,
+            key=key,
+            dropped=len(ranges.get(table, [])),
         )
     return result
 
@@ -160,7 +170,17 @@ def _drop_month(conn, lo, hi, parts, result: PurgeResult, defaults: dict[str, st
     with conn.transaction():
         for p in parts:
             n = _one(conn, "retention/partition_count.sql.j2", partition=p.partition)
-            if result.detach:
+            if result.detach and result.citus:
+                sql = sqlfiles.render(
+                    "retention/partition_archive_citus.sql.j2",
+                    partition=p.partition,
+                    archived=_archived_name(p.partition),
+                    column=dict(citus.DISTRIBUTED)[p.table],
+                    colocate_with=citus.ANCHOR,
+                )
+                for _, stmt in sqlfiles.split_statements(sql):
+                    conn.execute(stmt)
+            elif result.detach:
                 sql = sqlfiles.render(
                     "retention/partition_detach.sql.j2",
                     table=p.table,
@@ -276,6 +296,8 @@ def purge(
     ):
         # a DROP waits for readers of the table, and new readers queue behind it: bound that
         conn.execute(sqlfiles.render("retention/lock_timeout.sql"), {"value": "30s"})
+        # each step deletes rows in many shards, then snapshots (a reference table on Citus)
+        conn.execute(sqlfiles.render("citus/sequential.sql"), {"local": False})
         require_current(conn)
         cutoff = resolve_cutoff(conn, days, before)
         if confirm is not None:
@@ -285,6 +307,7 @@ def purge(
                 return preview
         result = _window(conn, cutoff, dry_run=False, detach=detach)
         effective = result.cutoff
+        result.citus = citus.version(conn) is not None
         if effective is None:
             return result
         # 1. versions that end before the window

@@ -8,22 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from moltctl import locks, migrations, partitions, sqlfiles, views
-from moltctl.errors import MoltError
+from moltctl import citus, locks, migrations, partitions, sqlfiles, views
+from moltctl.errors import MoltError, UsageError
 from moltctl.migrations import MigrateResult, Migration, discover, known_version, preview
 from moltctl.session import session
 
-TABLES = (
-    "snapshots",
-    "agents",
-    "submolts",
-    "posts",
-    "comments",
-    "post_evaluations",
-    "comment_evaluations",
-    "agent_score_history",
-)
-OWN_TABLES = ("dimensions", "agent_observations", "submolt_observations", "moltctl_view_refreshes")
+TABLES = migrations.SPEC_TABLES
+OWN_TABLES = migrations.OWN_TABLES
 VIEWS = views.VIEWS
 
 
@@ -35,14 +26,27 @@ class InitResult:
     applied: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
+    # where the citus extension is installed: what was laid out (moltctl.citus)
+    citus: citus.DistributeResult | None = None
 
 
-def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> InitResult:
+def init(
+    target,
+    *,
+    lock_timeout: float = locks.WAIT,
+    months_ahead: int = 3,
+    shard_count: int | None = None,
+) -> InitResult:
+    """Create the schema (or repair what lives outside migrations); on a database with the
+    citus extension, lay the tables out over the cluster (``shard_count`` shards each)."""
     with _migrating(target, lock_timeout) as conn:
         version = migrations.current_version(conn)
         if version is not None:
             pending = [s.label for s in migrations.status(conn) if s.state == "pending"]
             conn.commit()
+            laid_out = None
+            if not pending:  # a schema behind this moltctl is laid out by migrate
+                laid_out = citus.distribute(conn, shard_count=shard_count)
             # idempotent repair of what lives outside migrations (generated views, partitions)
             with conn.transaction():
                 repaired = views.sync(conn)
@@ -53,7 +57,12 @@ def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> 
                     if p not in before
                 ]
             return InitResult(
-                created=False, version=version, pending=pending, repaired=repaired, partitions=made
+                created=False,
+                version=version,
+                pending=pending,
+                repaired=repaired,
+                partitions=made,
+                citus=laid_out,
             )
         clash = [
             r[0]
@@ -70,7 +79,7 @@ def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> 
                 + " not created by moltctl; refusing to initialize",
                 hint="point --dsn at an empty database, or drop those objects first",
             )
-        result = apply_migrations(conn)
+        result = apply_migrations(conn, shard_count=shard_count)
         with conn.transaction():
             names = partitions.ensure_ahead(conn, months_ahead=months_ahead)
         return InitResult(
@@ -78,6 +87,7 @@ def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> 
             version=result.current_version,
             applied=[m.label for m, _ in result.applied],
             partitions=names,
+            citus=result.citus,
         )
 
 
@@ -89,11 +99,13 @@ def migrate(
     lock_timeout: float = locks.WAIT,
     migrations: list[Migration] | None = None,
     on_applied=None,
+    shard_count: int | None = None,
 ) -> MigrateResult:
     """Apply pending migrations in order under the migrate lock (or, dry-run, list them).
 
     ``on_applied(migration, milliseconds, notices)`` is called after each one, with the
-    messages of the NOTICEs it raised.
+    messages of the NOTICEs it raised. Once the schema is current, a database with the citus
+    extension gets the distributed layout (``moltctl.citus.distribute``).
     """
     found = discover() if migrations is None else migrations
     if upto is not None:
@@ -102,7 +114,9 @@ def migrate(
         with session(target, check_schema=False, autocommit=False) as conn:
             return preview(conn, found, upto=upto)
     with _migrating(target, lock_timeout) as conn:
-        return apply_migrations(conn, found, upto=upto, on_applied=on_applied)
+        return apply_migrations(
+            conn, found, upto=upto, on_applied=on_applied, shard_count=shard_count
+        )
 
 
 def migration_status(target) -> list[dict]:
@@ -118,12 +132,19 @@ def _migrating(target, lock_timeout: float):
     )
 
 
-def apply_migrations(conn, found=None, *, upto=None, on_applied=None) -> MigrateResult:
-    """Apply what is pending on ``conn`` (the caller holds the migrate lock), then re-sync the
-    generated views."""
+def apply_migrations(
+    conn, found=None, *, upto=None, on_applied=None, shard_count=None
+) -> MigrateResult:
+    """Apply what is pending on ``conn`` (the caller holds the migrate lock), re-sync the
+    generated views, and once nothing is pending lay the tables out on Citus where the
+    extension is installed."""
     result = migrations.apply_pending(conn, found, upto=upto, on_applied=on_applied)
     if result.applied:
         # a migration may change what the views are generated from (e.g. a new dimension)
         with conn.transaction():
             views.sync(conn)
+    if not any(s.state == "pending" for s in migrations.status(conn, found)):
+        result.citus = citus.distribute(conn, shard_count=shard_count)
+    elif shard_count is not None:
+        raise UsageError("--shard-count needs every migration applied (leave out --to)")
     return result

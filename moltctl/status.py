@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moltctl import migrations, partitions, schema, sqlfiles
+from moltctl import citus, migrations, partitions, schema, sqlfiles
 from moltctl.rows import dicts
 from moltctl.session import session
 
@@ -45,4 +45,4 @@ def gather(target) -> dict:
 
 
 # other modules (partitions) add sections to status by registering a function here
-_extensions: list = [partitions.status_section]
+_extensions: list = [partitions.status_section, citus.status_section]

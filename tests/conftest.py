@@ -23,6 +23,8 @@ API_SAMPLES = SHARED / "data" / "api-samples"
 NO_SHARED = f"needs ../shared (the spec and real data, looked for at {SHARED}): see README, Testing"
 
 _counter = itertools.count()
+# the Citus cluster fixtures (citus_cluster, citus_dsn) for the tests marked citus
+pytest_plugins = ("tests.citus_cluster",)
 
 
 def _with_db(conninfo: str, dbname: str) -> str:

@@ -35,7 +35,10 @@ def purge(
     ] = False,
     detach: Annotated[
         bool,
-        typer.Option("--detach", help="Keep whole old months as tables archived_<partition>."),
+        typer.Option(
+            "--detach",
+            help="Keep whole old months as tables archived_<partition> (on Citus: copied).",
+        ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (on a terminal).")] = False,
     batch_size: Annotated[
@@ -129,6 +132,12 @@ def _show(result, fmt, *, title: str) -> None:
         else:
             said = "partitions detached" if result.detach else "partitions dropped"
         info(f"{said}: {', '.join(names)}")
+    if names and result.detach and result.citus:
+        info(
+            "on Citus --detach copies each month into a distributed table archived_<partition> "
+            "(shard by shard, on the workers) and drops the partition: a detached partition's "
+            "foreign key cannot be dropped there (citusdata/citus#5373)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,32 @@ from moltctl.cli.common import LockTimeoutOption, info, state
 from moltctl.cli.output import Format, FormatOption, render
 from moltctl.locks import WAIT
 
+ShardCount = Annotated[
+    int | None,
+    typer.Option(
+        "--shard-count",
+        min=1,
+        help="Citus only: shards per distributed table when they are first distributed "
+        "(default: the cluster's citus.shard_count, 32).",
+    ),
+]
+
+
+def _say_citus(laid_out, quiet: bool) -> None:
+    """One line on what was laid out on Citus (nothing on a plain PostgreSQL)."""
+    if laid_out is None or laid_out.citus_version is None:
+        return
+    if not laid_out.laid_out:
+        info(f"Citus {laid_out.citus_version}: tables already distributed", quiet=quiet)
+        return
+    moved = sum(laid_out.moved_rows.values())
+    info(
+        f"Citus {laid_out.citus_version}: distributed {len(laid_out.laid_out)} tables "
+        f"({laid_out.shard_count} shards each)"
+        + (f", {moved} rows moved into shards and counted" if moved else ""),
+        quiet=quiet,
+    )
+
 
 def init(
     ctx: typer.Context,
@@ -17,15 +43,22 @@ def init(
     months_ahead: Annotated[
         int, typer.Option("--months-ahead", min=0, help="Monthly partitions to create ahead.")
     ] = 3,
+    shard_count: ShardCount = None,
 ) -> None:
     """Create the whole schema on a fresh database (no-op if it is already there).
+
+    Where the citus extension is installed, the tables are distributed over the cluster
+    (docs/citus.md).
 
     Example: moltctl init
     """
     from moltctl import schema
 
     st = state(ctx)
-    result = schema.init(st.target(), lock_timeout=lock_timeout, months_ahead=months_ahead)
+    result = schema.init(
+        st.target(), lock_timeout=lock_timeout, months_ahead=months_ahead, shard_count=shard_count
+    )
+    _say_citus(result.citus, st.quiet)
     if not result.created:
         fixed = result.repaired + result.partitions
         msg = f"already initialized (schema version {result.version}); " + (
@@ -60,8 +93,12 @@ def migrate(
         str | None, typer.Option("--to", help="Apply up to and including this version only.")
     ] = None,
     lock_timeout: LockTimeoutOption = WAIT,
+    shard_count: ShardCount = None,
 ) -> None:
     """Apply pending migrations (see also: moltctl migrate status).
+
+    Where the citus extension is installed, the tables are then distributed over the
+    cluster, their rows moved by Citus (docs/citus.md).
 
     Example: moltctl migrate --dry-run
     """
@@ -77,8 +114,14 @@ def migrate(
             info(f"  {m.label}: {text}", quiet=st.quiet)
 
     result = schema.migrate(
-        st.target(), dry_run=dry_run, upto=to, lock_timeout=lock_timeout, on_applied=applied
+        st.target(),
+        dry_run=dry_run,
+        upto=to,
+        lock_timeout=lock_timeout,
+        on_applied=applied,
+        shard_count=shard_count,
     )
+    _say_citus(result.citus, st.quiet)
     if dry_run:
         if not result.pending:
             info("nothing to apply: the schema is up to date", quiet=st.quiet)

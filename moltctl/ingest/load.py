@@ -264,6 +264,7 @@ def _remove_snapshot(conn, sid, t: dt.datetime) -> None:
 def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -> SnapshotResult:
     t = src.created_at
     res = SnapshotResult(src.run_id, str(src.path), t, "loaded", warnings=warns)
+    _exec(conn, sqlfiles.render("citus/sequential.sql"), {"local": True})
     row = _exec(conn, sqlfiles.render("ingest/snapshot_find.sql"), {"run_id": src.run_id})
     found = row.fetchone()
     if found is not None:
@@ -347,11 +348,14 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
         conn, sqlfiles.render("ingest/score_history.sql.j2", dims=_score_dims(conn)), params
     ).rowcount
     lap("score_history")
+    finish = _exec(conn, sqlfiles.render("ingest/snapshot_finish_values.sql")).fetchone()
     report.phase("commit")
     _exec(
         conn,
         sqlfiles.render("ingest/snapshot_complete.sql"),
         {
+            "completed_at": finish[0],
+            "avg_karma": finish[1],
             "sid": sid,
             "posts": posts,
             "comments": comments,

@@ -1,0 +1,2 @@
+-- 'logical' allows online shard moves (logical replication); otherwise they block writes
+SELECT current_setting('wal_level')
