@@ -114,8 +114,7 @@ def main() -> None:
 
 
 def run_both(opts, work: Path) -> tuple[dict, dict]:
-    from moltctl.generator import generate_runs
-
+    from moltctl.synth import generate_runs
     from tests import citus_cluster as cc
 
     log(f"generating {opts.runs + 1} runs of {opts.posts} posts")

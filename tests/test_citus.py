@@ -46,7 +46,7 @@ def _normal(value):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from moltctl.generator import generate_runs
+    from moltctl.synth import generate_runs
 
     out = tmp_path_factory.mktemp("citus-runs")
     return generate_runs(
