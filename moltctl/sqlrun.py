@@ -1,9 +1,10 @@
-"""Run a whole SQL script in one round trip; name its result; say where it failed.
+"""Run a whole SQL script; name its result; say where it failed.
 
 ``run_script(conn, "partitions/create_moving_default.sql.j2", params, table=..., ...)`` renders
-the template (or takes SQL text as it is), sends every statement in one call, and returns the
-last row the script selects as a dict, so a script ends in ``SELECT ... AS moved_rows`` and the
-caller reads ``result["moved_rows"]`` instead of counting statements.
+the template (or takes SQL text as it is), runs its statements in the caller's transaction, and
+returns the last row the script selects as a dict, so a script ends in
+``SELECT ... AS moved_rows`` and the caller reads ``result["moved_rows"]`` instead of counting
+statements.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _is_template(text: str) -> bool:
 
 
 def run_script(conn, template_or_sql: str, params: dict | None = None, /, **ctx) -> dict:
-    """Run the script in one call (in the caller's transaction); return its last row as a dict.
+    """Run the script in the caller's transaction; return its last row as a dict.
 
     ``template_or_sql``: a template under ``sql_templates/`` (rendered with ``ctx``) or SQL
     text. The result is the first row of the last statement that returns rows (``{}`` when none
@@ -53,46 +54,31 @@ def run_script(conn, template_or_sql: str, params: dict | None = None, /, **ctx)
         where, sql = template_or_sql, sqlfiles.render(template_or_sql, **ctx)
     else:
         where, sql = "SQL script", template_or_sql
-    # Several statements go in one call only through the simple query protocol, which takes no
-    # parameters. So values are bound client-side: psycopg's adapters quote each one (the same
+    # Values are bound client-side: psycopg's adapters quote each one (the same
     # escaping libpq does; no string formatting of values), which also works where server-side
     # parameters cannot go (CREATE TABLE AS, DDL). The alternative, a first statement setting
     # session-local settings read back with current_setting(), would make every template cast
-    # its values from text. The text sent is kept so that the server's error position maps to
-    # a line of it.
+    # its values from text.
     # psycopg is imported here, not at the top: `moltctl query NAME --help` reads the query
     # templates through modules that import this one, and --help must not load psycopg
     import psycopg
 
     cur = psycopg.ClientCursor(conn)
     sent = cur.mogrify(sql, params) if params else sql
-    try:
-        cur.execute(sent)
-    except psycopg.Error as exc:
-        line, statement = locate(sent, exc.diag.statement_position)
-        raise ScriptError(where, exc, line, statement) from exc
     result: dict[str, Any] = {}
-    while True:
+    # one statement per execute: Citus refuses several commands in one query string once it
+    # plans them ("cannot insert multiple commands into a prepared statement"), and the line
+    # of a failing statement is then known even where the server gives no error position
+    for line, statement in sqlfiles.split_statements(sent):
+        try:
+            cur.execute(statement, prepare=False)
+        except psycopg.Error as exc:
+            at = exc.diag.statement_position  # 1-based, within this statement, when given
+            if at:
+                line += statement.count("\n", 0, int(at) - 1)
+            raise ScriptError(where, exc, line, statement) from exc
         if cur.description is not None:
             row = cur.fetchone()
             if row is not None:
                 result = dict(zip([c.name for c in cur.description], row, strict=True))
-        if not cur.nextset():
-            return result
-
-
-def locate(sql: str, position: int | str | None) -> tuple[int | None, str | None]:
-    """The line and the statement of ``sql`` at the server's 1-based error ``position``.
-
-    The server counts characters of the whole text it received, across its statements.
-    """
-    if not position:
-        return None, None
-    offset = int(position) - 1
-    line = sql.count("\n", 0, offset) + 1
-    statement = None
-    for start_line, stmt in sqlfiles.split_statements(sql):
-        if start_line > line:
-            break
-        statement = stmt
-    return line, statement
+    return result

@@ -238,7 +238,7 @@ def test_migrate_moves_a_single_server_database_onto_the_cluster(
 def test_same_answers_as_a_single_server(runner, citus_dsn, citus_later_dsn, runs, monkeypatch):
     # the single server: the coordinator's PostgreSQL 15, a database without the extension
     # (Citus stays inactive there), so both sides run the same version
-    monkeypatch.setattr(partitions, "ensure_for_time", lambda conn, ts: [])
+    monkeypatch.setattr(partitions, "prepare_load", lambda *a, **k: [])
     single = sequence(runner, citus_later_dsn, runs)
     cluster = sequence(runner, citus_dsn, runs, ("--shard-count", "4"), agent=single["agent"])
     # the sequence went through every path it means to compare
@@ -253,7 +253,7 @@ def test_same_answers_as_a_single_server(runner, citus_dsn, citus_later_dsn, run
 
 
 def test_purge_detach_copies_months_on_citus(runner, citus_dsn, runs, monkeypatch):
-    monkeypatch.setattr(partitions, "ensure_for_time", lambda conn, ts: [])
+    monkeypatch.setattr(partitions, "prepare_load", lambda *a, **k: [])
     _invoke(runner, citus_dsn, "init", "--shard-count", "4")
     _invoke(runner, citus_dsn, "ingest-file", *map(str, runs))
     _invoke(runner, citus_dsn, "create-partition", "--month", "2026-01")
