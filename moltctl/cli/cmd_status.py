@@ -37,7 +37,7 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     if info["tables"]:
         render(info["tables"], fmt, title="tables")
     if info["views"]:
-        render(info["views"], fmt, title="materialized views")
+        render(info["views"], fmt, title="views")
     for section in info.get("sections", []):
         render(section["rows"], fmt, title=section["title"])
     for message in info.get("warnings", []):

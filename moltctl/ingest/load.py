@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from moltctl import locks, migrations, partitions, sqlfiles
+from moltctl import locks, migrations, partitions, sqlfiles, viewlog
 from moltctl.errors import MoltError, first_line
 from moltctl.ingest import records as rec
 from moltctl.ingest.clean import InputError, Warnings
@@ -268,6 +268,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
             res.status = "already loaded"
             return res
         _remove_snapshot(conn, old_id, old_t)
+        viewlog.snapshot(conn, old_id, old_t, "replaced" if status == "completed" else "removed")
         if status == "completed":
             res.status = "replaced"
     claimed = _exec(
@@ -351,6 +352,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, progress) -> Snapsh
             "site_stats": orjson.dumps(src.site_stats).decode(),
         },
     )
+    viewlog.snapshot(conn, sid, t, "loaded")
     res.rows = {
         "posts": posts,
         "comments": comments,
