@@ -78,17 +78,18 @@ def sync(conn, names: tuple[str, ...] | list[str] = VIEWS, dims: list[dict] | No
         tag = _tag(sql)
         if current_tag(conn, name) == tag:
             continue
-        _drop(conn, name)
+        drop(conn, name)
         _script(conn, sql)
         kind = "VIEW" if name == "agent_leaderboard" else "TABLE"
         conn.execute(sqlfiles.render("core/view_set_comment.sql.j2", kind=kind, name=name, tag=tag))
-        _full(conn, name, dims)
+        rebuild(conn, name, dims)
         conn.execute(sqlfiles.render("core/view_forget_refresh.sql"), {"name": name})
         recreated.append(name)
     return recreated
 
 
-def _drop(conn, name: str) -> None:
+def drop(conn, name: str) -> None:
+    """Drop view ``name`` as moltctl made it (a materialized view before 005), and its tables."""
     kinds = dict(
         conn.execute(
             sqlfiles.render("core/view_relkinds.sql"), {"names": [name, *TABLES[name]]}
@@ -156,7 +157,9 @@ def hour_ranges(changes: list[Change]) -> tuple[list[dt.datetime], list[dt.datet
     return [m[0] for m in merged], [m[1] for m in merged]
 
 
-def _full(conn, name: str, dims: list[dict]) -> None:
+def rebuild(conn, name: str, dims: list[dict] | None = None) -> None:
+    """Recompute view ``name`` from the whole history (``--full``), in the caller's transaction."""
+    dims = dimensions(conn) if dims is None else dims
     if name in HOURLY:
         sql = sqlfiles.render("views/hours_refresh.sql.j2", name=name, full=True, only=None)
     else:
@@ -218,7 +221,7 @@ def _refresh_one(conn, name: str, *, full: bool, changes: list[Change], dims) ->
                 method = "full"  # sync filled it from the history just now
             elif full or state is None or state[0] is None:
                 method = "full"
-                _full(conn, name, dims)
+                rebuild(conn, name, dims)
             else:
                 method = "incremental"
                 _incremental(conn, name, mine, dims)

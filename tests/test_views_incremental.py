@@ -15,6 +15,7 @@ from moltctl import retention, views
 from moltctl.errors import MoltError
 from moltctl.generator import generate_runs
 from moltctl.ingest import ingest_paths
+from tests import legacyviews
 from tests.conftest import scalar
 
 UTC = dt.UTC
@@ -269,3 +270,34 @@ def test_reads_do_not_grow_with_the_history(pg_admin, template_db, tmp_path):
             _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert reads[6] > 0
     assert reads[32] <= 1.5 * reads[6], reads
+
+
+def test_migration_005_converts_materialized_views(dsn, conn, target, pool, cli):
+    """A database installed before 005 (materialized views) migrates to the maintained
+    tables: same contents, the queries work, and the first refresh after it is full."""
+    ingest_paths(target, pool.runs[:3])
+    with conn.transaction():
+        legacyviews.create(conn)
+        conn.execute("DELETE FROM moltctl_migrations WHERE version = '005'")
+        conn.execute("DROP TABLE moltctl_view_changes")
+        conn.execute("ALTER TABLE moltctl_view_refreshes DROP COLUMN method, DROP COLUMN changes")
+    old = {n: conn.execute(f"SELECT * FROM {n} ORDER BY 1, 2").fetchall() for n in views.VIEWS}
+    assert old["agent_leaderboard"] and old["dimension_trends"]
+    r = cli("migrate")
+    assert r.exit_code == 0, r.stderr
+    kinds = dict(
+        conn.execute(
+            "SELECT relname, relkind::text FROM pg_class WHERE relname = ANY(%s)",
+            (list(views.VIEWS),),
+        ).fetchall()
+    )
+    assert kinds == {"hourly_growth": "r", "agent_leaderboard": "v", "dimension_trends": "r"}
+    for n in views.VIEWS:
+        assert conn.execute(f"SELECT * FROM {n} ORDER BY 1, 2").fetchall() == old[n], n
+    for q in ("leaderboard", "growth", "dimension-trends"):
+        r = cli("query", q, "-f", "json")
+        assert r.exit_code == 0 and r.stdout.strip() not in ("", "[]"), (q, r.stderr)
+    assert {x.method for x in views.refresh(target)} == {"full"}
+    ingest_paths(target, pool.runs[3:4])
+    assert {x.method for x in views.refresh(target)} == {"incremental"}
+    assert_equal_to_full(conn, "after the conversion")
