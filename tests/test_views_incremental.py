@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from pathlib import Path
 
 import psycopg
@@ -224,6 +225,14 @@ def _history_reads(conn) -> int:
     """Rows read so far from the history tables (their partitions: sequential reads and index
     fetches). Not counted: ``snapshots``, one row per snapshot, which a one-page table at this
     size is scanned whole by the planner's choice (at scale its created_at index is used)."""
+    # a backend reports its counts when it ends: wait until refresh-views' sessions have
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and scalar(
+        conn,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'moltctl refresh-views%%'",
+    ):
+        time.sleep(0.02)
     conn.execute("SELECT pg_stat_force_next_flush()")
     return scalar(
         conn,
