@@ -121,8 +121,8 @@ def test_refresh_recreates_a_view_whose_definition_changed(conn, target):
     assert methods == {
         "hourly_growth": "incremental",
         "agent_leaderboard": "full",  # recreated and filled from the history
-        # dimension_trends joins the dimensions table: its definition does not change
-        "dimension_trends": "incremental",
+        # dimension_trends joins the dimensions table: rebuilt, as its dimensions changed
+        "dimension_trends": "full",
     }
     cols = queries.run(target, "leaderboard", {}).columns
     assert "flattery_mean" in cols
