@@ -17,8 +17,15 @@ TABLES = (
     "comment_evaluations",
     "agent_score_history",
 )
-OWN_TABLES = ("dimensions", "agent_observations", "submolt_observations", "moltctl_view_refreshes")
-VIEWS = views.VIEWS
+OWN_TABLES = (
+    "dimensions",
+    "agent_observations",
+    "submolt_observations",
+    "moltctl_view_refreshes",
+    "moltctl_view_changes",
+)
+# the views and the tables behind them
+VIEWS = tuple(dict.fromkeys([*views.VIEWS, *(t for ts in views.TABLES.values() for t in ts)]))
 
 
 @dataclass
