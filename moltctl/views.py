@@ -282,6 +282,7 @@ def refresh(
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         results = []
         with conn.transaction():
+            conn.execute(sqlfiles.render("views/refresh_settings.sql"))
             dims = dimensions(conn)
             changes = pending_changes(conn, wanted)
             for name in (n for n in VIEWS if n in wanted):

@@ -126,6 +126,12 @@ def pool(tmp_path_factory) -> Pool:
     return Pool(tmp_path_factory.mktemp("runs"))
 
 
+@pytest.fixture(autouse=True)
+def small_rank_blocks(monkeypatch):
+    """Rank blocks of 4 agents: the few dozen agents here span many blocks."""
+    monkeypatch.setattr(views, "BLOCK", 4)
+
+
 def test_incremental_equals_full_sample(conn, target, pool):
     """A sample in the default run: two sequences (about ten operations each)."""
     for seed in (1, 2):
