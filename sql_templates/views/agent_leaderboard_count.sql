@@ -1,2 +1,2 @@
--- the rows agent_leaderboard shows (counted on the table: the view would compute each rank)
-SELECT count(*) FROM agent_leaderboard_rows WHERE -overall_mean_score < 0
+-- the rows agent_leaderboard shows: the rank blocks count them (the view would compute ranks)
+SELECT coalesce(sum(n), 0)::bigint FROM agent_leaderboard_blocks
