@@ -16,8 +16,9 @@ Measured, as the median of ``--runs`` runs each:
   (server round trip + fetching the rows), for leaderboard (plain, --dimension, --high-risk)
   and agent-at (a different random agent and moment each run);
 - the whole core call ``queries.run`` (connect, registry lookups, render, execute, fetch);
-- ``refresh-views`` (views.refresh: sync + REFRESH + ANALYZE + count, per view), the first
-  refresh after the load and a steady-state one.
+- ``refresh-views`` (views.refresh, per view): the first refresh after the load (full: the
+  data was written behind moltctl's back) and a steady-state one (incremental, nothing pending;
+  bench/bench_refresh.py measures one after a new snapshot).
 
 The server: ``MOLTCTL_BENCH_DSN`` / ``--dsn`` (an admin connection; the bench creates and
 drops its own database), else an embedded PostgreSQL in a temporary directory. Results are a

@@ -160,7 +160,13 @@ SPEC_TABLES = (
     "agent_score_history",
 )
 # the tables moltctl adds to the spec's (its migrations create them)
-OWN_TABLES = ("dimensions", "agent_observations", "submolt_observations", "moltctl_view_refreshes")
+OWN_TABLES = (
+    "dimensions",
+    "agent_observations",
+    "submolt_observations",
+    "moltctl_view_refreshes",
+    "moltctl_view_changes",
+)
 SPEC_DATABASE = (
     "the database holds the spec's tables but no moltctl schema (built by hand from the spec): "
     "run moltctl adopt"

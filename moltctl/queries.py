@@ -659,7 +659,7 @@ def default_columns(
 
 
 def stale_views(conn, sql: str) -> list[str]:
-    """A note per materialized view ``sql`` reads that was not refreshed since the latest load.
+    """A note per view ``sql`` reads that has changes logged it has not folded in yet.
 
     An analyst reading a leaderboard after an ingest without ``refresh-views`` otherwise gets
     yesterday's answer without a word.
@@ -671,14 +671,15 @@ def stale_views(conn, sql: str) -> list[str]:
         return []
     rows = conn.execute(sqlfiles.render("core/views_stale.sql"), {"names": read}).fetchall()
     notes = []
-    for name, refreshed_at, loaded_at in rows:
-        loaded = f"{loaded_at:%Y-%m-%d %H:%M:%S%z}"
+    for name, refreshed_at, changed_at, pending in rows:
+        changed = f"{changed_at:%Y-%m-%d %H:%M:%S%z}"
         if refreshed_at is None:
             said = f"{name} has not been refreshed by moltctl; the latest snapshot was loaded at"
+            said += f" {changed}"
         else:
             said = f"{name} was last refreshed at {refreshed_at:%Y-%m-%d %H:%M:%S%z}, before the"
-            said += " latest snapshot was loaded at"
-        notes.append(f"{said} {loaded}: run moltctl refresh-views")
+            said += f" latest snapshot was loaded at {changed} ({pending} change(s) pending)"
+        notes.append(f"{said}: run moltctl refresh-views")
     return notes
 
 
@@ -689,7 +690,7 @@ def _explain(exc: Exception, tpl: QueryTemplate) -> None:
         first = first_line(exc)
         raise MoltError(
             f"query {tpl.name}: {first}",
-            hint="the materialized views may predate a migration: run moltctl refresh-views",
+            hint="the views may predate a migration: run moltctl refresh-views",
         ) from None
     if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
         raise MoltError(f"query {tpl.name} tried to write: queries run read-only") from None

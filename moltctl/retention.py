@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from moltctl import citus, partitions, sqlfiles
+from moltctl import citus, partitions, sqlfiles, viewlog
 from moltctl.errors import MoltError, UsageError
 
 VERSIONED = ("agents", "submolts")
@@ -168,6 +168,7 @@ def _archived_name(partition: str) -> str:
 def _drop_month(conn, lo, hi, parts, result: PurgeResult, defaults: dict[str, str]) -> None:
     """One transaction: the month's partitions, its default-partition rows, its snapshots."""
     with conn.transaction():
+        viewlog.purged_before(conn, hi)
         for p in parts:
             n = _one(conn, "retention/partition_count.sql.j2", partition=p.partition)
             if result.detach and result.citus:
@@ -239,6 +240,8 @@ def _boundary(conn, result: PurgeResult, batch_size: int, pause: float) -> None:
         ids = [r[0] for r in rows]
         removed = 0
         with conn.transaction():
+            # the batch, oldest first, and any older snapshot its step may delete
+            viewlog.purged_before(conn, rows[-1][1] + dt.timedelta(microseconds=1))
             for table in partitions.PARTITIONED:
                 n = conn.execute(
                     sqlfiles.render("retention/rows_delete.sql.j2", table=table), {"ids": ids}
@@ -328,6 +331,7 @@ def purge(
         _boundary(conn, result, batch_size, pause)
         # 4. whatever old snapshot is left unreferenced
         with conn.transaction():
+            viewlog.purged_before(conn, effective)
             result.removed["snapshots"] += conn.execute(
                 sqlfiles.render("retention/snapshots_delete.sql.j2", by_ids=False),
                 {"cutoff": effective, "upto": effective},

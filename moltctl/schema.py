@@ -15,7 +15,8 @@ from moltctl.session import session
 
 TABLES = migrations.SPEC_TABLES
 OWN_TABLES = migrations.OWN_TABLES
-VIEWS = views.VIEWS
+# the views and the tables behind them
+VIEWS = tuple(dict.fromkeys([*views.VIEWS, *(t for ts in views.TABLES.values() for t in ts)]))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moltctl import citus, migrations, partitions, schema, sqlfiles
+from moltctl import citus, migrations, partitions, schema, sqlfiles, views
 from moltctl.rows import dicts
 from moltctl.session import session
 
@@ -38,10 +38,25 @@ def gather(target) -> dict:
         info["latest_snapshot"] = latest[0] if latest else None
         # never shown as data: listed apart, with the first line of their error
         info["failed_runs"] = dicts(conn.execute(sqlfiles.render("core/status_failed_runs.sql")))
-        info["views"] = dicts(conn.execute(sqlfiles.render("core/status_views.sql")))
+        info["views"] = _views(conn)
         for extra in _extensions:
             extra(conn, info)
         return info
+
+
+def _views(conn) -> list[dict]:
+    if not conn.execute(
+        sqlfiles.render("core/table_exists.sql"), {"name": "moltctl_view_changes"}
+    ).fetchone()[0]:
+        return dicts(conn.execute(sqlfiles.render("core/status_views_legacy.sql")))
+    rows = []
+    for name in views.VIEWS:
+        cur = conn.execute(
+            sqlfiles.render("core/status_views.sql"),
+            {"name": name, "tables": list(views.TABLES[name])},
+        )
+        rows.extend(dicts(cur))
+    return rows
 
 
 # other modules (partitions) add sections to status by registering a function here

@@ -42,10 +42,23 @@ def test_refresh_views_prints_seconds_and_rows(cli, conn):
         assert word in result.stdout
     assert "refreshed 3 view(s)" in result.stderr
     rows = json.loads(cli("refresh-views", "agent_leaderboard", "-f", "json").stdout)
-    assert [(r["view"], r["method"]) for r in rows] == [("agent_leaderboard", "concurrently")]
+    assert [(r["view"], r["method"]) for r in rows] == [("agent_leaderboard", "incremental")]
     assert rows[0]["rows"] == scalar(conn, "SELECT count(*) FROM agent_leaderboard") > 0
     assert rows[0]["seconds"] >= 0 and rows[0]["error"] is None
     assert cli("-q", "refresh-views").stderr == ""
+
+
+def test_full_recomputes_and_says_so(cli, conn):
+    qd.load(conn)
+    assert cli("refresh-views").exit_code == 0
+    conn.execute("DELETE FROM agent_score_history WHERE agent_id = 'a1'")  # not logged
+    before = scalar(conn, "SELECT count(*) FROM agent_leaderboard")
+    rows = json.loads(cli("refresh-views", "-f", "json").stdout)
+    assert {r["method"] for r in rows} == {"incremental"} and {r["changes"] for r in rows} == {0}
+    assert scalar(conn, "SELECT count(*) FROM agent_leaderboard") == before
+    rows = json.loads(cli("refresh-views", "--full", "agent_leaderboard", "-f", "json").stdout)
+    assert [(r["view"], r["method"]) for r in rows] == [("agent_leaderboard", "full")]
+    assert scalar(conn, "SELECT count(*) FROM agent_leaderboard") == before - 1
 
 
 def test_unknown_view_is_one_line_exit_2(cli):
@@ -65,8 +78,8 @@ def test_failing_view_reported_others_refreshed_exit_1(cli, conn):
     assert result.exit_code == 1
     rows = {r["view"]: r for r in json.loads(result.stdout)}
     assert rows["hourly_growth"]["method"] == "failed"
-    assert rows["agent_leaderboard"]["method"] == "concurrently"
-    assert rows["dimension_trends"]["method"] == "concurrently"
+    assert rows["agent_leaderboard"]["method"] == "full"
+    assert rows["dimension_trends"]["method"] == "full"
     assert "error: refreshing hourly_growth failed:" in result.stderr
     assert "Traceback" not in result.stderr
 

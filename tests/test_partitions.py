@@ -9,9 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from moltctl import migrations, partitions, retention, schema, sqlfiles, views
+from moltctl import migrations, partitions, retention, schema, sqlfiles
 from moltctl.connection import resolve
 from moltctl.errors import UsageError
+from tests import legacyviews
 from tests import retentiondata as rd
 from tests.conftest import scalar
 
@@ -126,11 +127,14 @@ def _spec_installation(dsn: str) -> None:
                 "ALTER TABLE agent_score_history ADD COLUMN has_high_manipulation "
                 "BOOLEAN DEFAULT FALSE"
             )
-            views.sync(c)  # the views now read the unpartitioned tables
+            legacyviews.create(c)  # the views of that time read the unpartitioned tables
             # the history claims 001/002 only: 003 and later are pending, as on a real
             # installation of that time
             c.execute("DELETE FROM moltctl_migrations WHERE version >= '003'")
             c.execute("ALTER TABLE snapshots DROP CONSTRAINT snapshots_id_created_at_key")
+            # and what 005 added
+            c.execute("DROP TABLE moltctl_view_changes")
+            c.execute("ALTER TABLE moltctl_view_refreshes DROP COLUMN method, DROP COLUMN changes")
         for t in TABLES:
             assert scalar(c, "SELECT relkind FROM pg_class WHERE relname = %s", (t,)) == "r"
 

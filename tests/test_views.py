@@ -1,5 +1,6 @@
-"""moltctl.views: refresh (concurrently or plainly, ANALYZE, bookkeeping, failures, lock) and
-dimensions as data (a dimension added by a migration shows up after refresh-views)."""
+"""moltctl.views: refresh (full first, then incremental; ANALYZE, bookkeeping, failures, lock),
+the rank, and dimensions as data (a dimension added by a migration shows up after
+refresh-views). The incremental results themselves: test_views_incremental.py."""
 
 from __future__ import annotations
 
@@ -17,12 +18,11 @@ def _methods(results):
     return {r.view: r.method for r in results}
 
 
-def test_refresh_all_concurrently_records_and_analyzes(conn, target):
-    ds = qd.load(conn)
-    assert scalar(conn, "SELECT count(*) FROM pg_stats WHERE tablename = 'agent_leaderboard'") == 0
+def test_first_refresh_is_full_then_incremental(conn, target):
+    ds = qd.load(conn)  # written behind moltctl's back: no change logged
     results = views.refresh(target)
     assert [r.view for r in results] == list(views.VIEWS)
-    assert _methods(results) == dict.fromkeys(views.VIEWS, "concurrently")
+    assert _methods(results) == dict.fromkeys(views.VIEWS, "full")
     rows = {r.view: r.rows for r in results}
     assert rows["hourly_growth"] == len(qd.expected_growth(ds))
     assert rows["agent_leaderboard"] == len(
@@ -32,46 +32,52 @@ def test_refresh_all_concurrently_records_and_analyzes(conn, target):
         qd.expected_trends(ds, [n for n, _ in qd.DIMS4] + ["manipulation"])
     )
     recorded = {
-        r[0]: (r[1], r[2])
+        r[0]: (r[1], r[2], r[3])
         for r in conn.execute(
-            "SELECT view_name, row_count, duration_ms FROM moltctl_view_refreshes"
+            "SELECT view_name, row_count, duration_ms, method FROM moltctl_view_refreshes"
         ).fetchall()
     }
     assert {k: v[0] for k, v in recorded.items()} == rows
-    assert all(v[1] > 0 for v in recorded.values())
-    # ANALYZE ran: the planner has statistics for the view
-    assert scalar(conn, "SELECT count(*) FROM pg_stats WHERE tablename = 'agent_leaderboard'") > 0
-    # a second refresh upserts the bookkeeping rows
-    views.refresh(target, ["hourly_growth"])
-    assert scalar(conn, "SELECT count(*) FROM moltctl_view_refreshes") == 3
-
-
-def test_plain_where_unpopulated_or_no_unique_index(conn, target):
-    qd.load(conn)
-    conn.execute("REFRESH MATERIALIZED VIEW hourly_growth WITH NO DATA")
-    conn.execute("DROP INDEX idx_dimension_trends_hour_dim")
-    info = views.refresh_info(conn, views.VIEWS)
-    assert not info["hourly_growth"]["populated"]
-    assert not info["dimension_trends"]["has_unique_index"]
-    assert info["agent_leaderboard"]["populated"] and info["agent_leaderboard"]["has_unique_index"]
-    assert _methods(views.refresh(target)) == {
-        "hourly_growth": "plain",
-        "agent_leaderboard": "concurrently",
-        "dimension_trends": "plain",
-    }
-    # populated now: concurrently from here on
-    assert _methods(views.refresh(target, ["hourly_growth"])) == {"hourly_growth": "concurrently"}
-
-
-def test_unique_index_with_where_or_expression_does_not_count(conn):
-    conn.execute(
-        "CREATE MATERIALIZED VIEW mv_x AS SELECT g AS a, g % 3 AS b FROM generate_series(1, 5) g"
+    assert all(v[1] > 0 and v[2] == "full" for v in recorded.values())
+    # a full refresh ANALYZEs: the planner has statistics for the tables behind the views
+    assert (
+        scalar(conn, "SELECT count(*) FROM pg_stats WHERE tablename = 'agent_leaderboard_rows'") > 0
     )
-    conn.execute("CREATE UNIQUE INDEX mv_x_expr ON mv_x ((a + 1))")
-    conn.execute("CREATE UNIQUE INDEX mv_x_part ON mv_x (a) WHERE b = 1")
-    assert not views.refresh_info(conn, ["mv_x"])["mv_x"]["has_unique_index"]
-    conn.execute("CREATE UNIQUE INDEX mv_x_plain ON mv_x (a, b)")
-    assert views.refresh_info(conn, ["mv_x"])["mv_x"]["has_unique_index"]
+    # nothing logged since: the next refresh is incremental and changes nothing
+    again = views.refresh(target, ["hourly_growth"])
+    assert _methods(again) == {"hourly_growth": "incremental"} and again[0].changes == 0
+    assert again[0].rows == rows["hourly_growth"]
+    assert scalar(conn, "SELECT count(*) FROM moltctl_view_refreshes") == 3
+    assert _methods(views.refresh(target, full=True)) == dict.fromkeys(views.VIEWS, "full")
+
+
+def test_rank_is_row_number_by_score_then_agent(conn, target):
+    """The rank the view computes from its blocks is the ROW_NUMBER of the definition, with
+    more rows than one block and ties on the score."""
+    conn.execute(
+        "INSERT INTO snapshots (id, run_id, created_at) VALUES "
+        "('00000000-0000-0000-0000-000000000001', 'r1', '2026-01-05T00:00:00Z')"
+    )
+    conn.execute(
+        """
+        INSERT INTO agent_score_history (snapshot_id, agent_id, agent_handle, dimension_scores,
+                                         overall_mean_score, recorded_at)
+        SELECT '00000000-0000-0000-0000-000000000001', 'a' || g, 'h' || g, '{}',
+               CASE WHEN g % 10 = 0 THEN 0 ELSE (g * 7919 % 31) / 10.0 END,
+               '2026-01-05T00:00:00Z'
+        FROM generate_series(1, 700) g
+        """
+    )
+    views.refresh(target)
+    assert scalar(conn, "SELECT count(*) FROM agent_leaderboard_blocks") > 5
+    got = conn.execute(
+        "SELECT rank, agent_id FROM agent_leaderboard ORDER BY overall_mean_score DESC, agent_id"
+    ).fetchall()
+    want = conn.execute(
+        "SELECT ROW_NUMBER() OVER (ORDER BY overall_mean_score DESC, agent_id), agent_id "
+        "FROM agent_score_history WHERE overall_mean_score > 0"
+    ).fetchall()
+    assert got == sorted(want) and len(got) > 600
 
 
 def test_failing_view_is_reported_and_others_refresh(conn, target):
@@ -103,16 +109,9 @@ def test_refresh_does_not_queue_behind_another(target):
     assert views.refresh(target)  # free again
 
 
-def test_refresh_order_follows_dependencies(conn):
-    conn.execute("CREATE MATERIALIZED VIEW mv_a AS SELECT 1 AS x")
-    conn.execute("CREATE MATERIALIZED VIEW mv_b AS SELECT x FROM mv_a")
-    conn.execute("CREATE MATERIALIZED VIEW mv_c AS SELECT x FROM mv_b")
-    assert views.refresh_order(conn, ["mv_c", "mv_b", "mv_a"]) == ["mv_a", "mv_b", "mv_c"]
-    assert views.refresh_order(conn, list(reversed(views.VIEWS))) == list(views.VIEWS)
-
-
 def test_refresh_recreates_a_view_whose_definition_changed(conn, target):
     qd.load(conn)
+    views.refresh(target)
     # a dimension registered by hand, as a migration would: the generated views differ now
     conn.execute(
         "INSERT INTO dimensions (name, short_name, position) VALUES ('flattery', 'flattery', 9)"
@@ -120,14 +119,14 @@ def test_refresh_recreates_a_view_whose_definition_changed(conn, target):
     conn.execute("ALTER TABLE agent_score_history ADD COLUMN has_high_flattery BOOLEAN")
     methods = _methods(views.refresh(target))
     assert methods == {
-        "hourly_growth": "concurrently",
-        "agent_leaderboard": "recreated",
-        # dimension_trends joins the dimensions table: its definition does not change
-        "dimension_trends": "concurrently",
+        "hourly_growth": "incremental",
+        "agent_leaderboard": "full",  # recreated and filled from the history
+        # dimension_trends joins the dimensions table: rebuilt, as its dimensions changed
+        "dimension_trends": "full",
     }
     cols = queries.run(target, "leaderboard", {}).columns
     assert "flattery_mean" in cols
-    assert _methods(views.refresh(target))["agent_leaderboard"] == "concurrently"
+    assert _methods(views.refresh(target))["agent_leaderboard"] == "incremental"
 
 
 def test_dimension_added_by_migration(empty_dsn, cli):
@@ -142,7 +141,9 @@ def test_dimension_added_by_migration(empty_dsn, cli):
         assert "manipulation" not in [r[0] for r in c.execute("SELECT name FROM dimensions")]
         # the data commands refuse a schema behind this moltctl (see the guard below), so the
         # state at 001 is read with the lower-level calls they are made of
-        assert all(views.refresh_one(c, name).ok for name in views.VIEWS)
+        with c.transaction():
+            for name in views.VIEWS:
+                views.rebuild(c, name)
         columns = c.execute("SELECT * FROM agent_leaderboard LIMIT 0").description
         assert "manipulation_mean" not in [col.name for col in columns]
         trends = {r[0] for r in c.execute("SELECT DISTINCT dimension FROM dimension_trends")}
@@ -163,11 +164,6 @@ def test_dimension_added_by_migration(empty_dsn, cli):
     dims5 = [*qd.DIMS4, ("manipulation", "manipulation")]
     lb = queries.run(target, "leaderboard", {})
     assert "manipulation_mean" in lb.columns and "has_high_manipulation" not in lb.columns
-    with psycopg.connect(empty_dsn) as c:
-        # the generated per-dimension index that serves leaderboard --dimension manipulation
-        assert c.execute(
-            "SELECT to_regclass('idx_agent_leaderboard_manipulation_mean') IS NOT NULL"
-        ).fetchone()[0]
     expected = {r["agent_id"]: r for r in qd.expected_leaderboard(ds, dims5)}
     for row in lb.rows:
         assert row["manipulation_mean"] == pytest.approx(

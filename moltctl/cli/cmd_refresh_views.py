@@ -23,27 +23,38 @@ def refresh_views(
         ),
     ] = None,
     lock_timeout: LockTimeoutOption = NO_WAIT,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Recompute the views from the whole history instead of folding in what "
+            "changed (repair; the first refresh after init or a view change is full anyway).",
+        ),
+    ] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Recreate views whose generated definition changed, then refresh them in dependency order.
+    """Fold what changed since the last refresh into the views (incremental), or --full.
 
-    CONCURRENTLY where a view is populated and has a usable unique index, plainly otherwise;
-    ANALYZE after each; the time and row count are recorded for moltctl status. A view that
-    fails is reported, the others still refresh, and the exit code is 1.
+    Only the hours of the snapshots loaded, replaced or purged since then are recomputed, and
+    only the agents whose latest score row changed; all views in one transaction, so a reader
+    sees them as before or as after, and is never blocked. The method, time, row count and
+    changes folded in are recorded for moltctl status. A view that fails is rolled back and
+    reported (its changes stay pending), the others still refresh, and the exit code is 1.
 
-    Example: moltctl refresh-views; moltctl refresh-views agent_leaderboard
+    Example: moltctl refresh-views; moltctl refresh-views --full agent_leaderboard
     """
     from moltctl import views
     from moltctl.errors import EXIT_ERROR
 
     st = state(ctx)
-    results = views.refresh(st.target(), names or None, lock_timeout=lock_timeout)
+    results = views.refresh(st.target(), names or None, full=full, lock_timeout=lock_timeout)
     rows = [
         {
             "view": r.view,
             "method": r.method,
             "seconds": round(r.seconds, 3),
             "rows": r.rows,
+            "changes": r.changes,
             "error": r.error,
         }
         for r in results

@@ -41,7 +41,7 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     if info["tables"]:
         render(info["tables"], fmt, title="tables")
     if info["views"]:
-        render(info["views"], fmt, title="materialized views")
+        render(info["views"], fmt, title="views")
     failed = info.get("failed_runs") or []
     if failed:
         # the run id names the run's time; the table keeps to what fits a terminal

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from moltctl import locks, migrations, partitions, sqlfiles
+from moltctl import locks, migrations, partitions, sqlfiles, viewlog
 from moltctl.errors import MoltError, database_hint, first_line
 from moltctl.ingest import records as rec
 from moltctl.ingest.clean import InputError, Warnings
@@ -275,6 +275,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
         if status == "completed":  # a loaded copy goes (a failed run's row: nothing to say)
             report.phase("replace")
         _remove_snapshot(conn, old_id, old_t)
+        viewlog.snapshot(conn, old_id, old_t, "replaced" if status == "completed" else "removed")
         if status == "completed":
             res.status = "replaced"
     claimed = _exec(
@@ -364,6 +365,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
             "site_stats": orjson.dumps(src.site_stats).decode(),
         },
     )
+    viewlog.snapshot(conn, sid, t, "loaded")
     res.rows = {
         "posts": posts,
         "comments": comments,

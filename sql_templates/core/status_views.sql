@@ -1,9 +1,19 @@
-SELECT m.matviewname AS view,
-       m.ispopulated AS populated,
-       pg_total_relation_size((quote_ident(m.schemaname) || '.' || quote_ident(m.matviewname))::regclass) AS bytes,
+-- per view: its size, its last refresh (when, how, how long, how many changes it folded in)
+-- and the changes logged since that it has not folded in yet
+SELECT v.name AS view,
+       (SELECT sum(pg_total_relation_size(to_regclass(t)))::bigint
+        FROM unnest(%(tables)s::text[]) AS t) AS bytes,
        r.refreshed_at AS last_refresh,
-       r.row_count AS rows
-FROM pg_matviews m
-LEFT JOIN moltctl_view_refreshes r ON r.view_name = m.matviewname
-WHERE m.schemaname = current_schema()
-ORDER BY m.matviewname
+       coalesce(r.method, 'never') AS method,
+       r.changes AS changes_folded,
+       r.row_count AS rows,
+       p.snapshots AS pending_snapshots,
+       p.purges AS pending_purges
+FROM (SELECT %(name)s::text AS name) v
+LEFT JOIN moltctl_view_refreshes r ON r.view_name = v.name
+CROSS JOIN LATERAL (
+    SELECT count(DISTINCT c.snapshot_id) AS snapshots,
+           count(*) FILTER (WHERE c.snapshot_id IS NULL) AS purges
+    FROM moltctl_view_changes c
+    WHERE v.name = ANY (c.pending)
+) p

@@ -1,0 +1,195 @@
+"""refresh-views after one more snapshot, incremental vs --full, side by side in one run.
+
+Run by hand (not part of the test suite):
+
+    .venv/bin/python bench/bench_refresh.py                  # full size (several minutes)
+    .venv/bin/python bench/bench_refresh.py --agents 10000   # smoke run
+
+The history is bench_query.py's (bench/sql/query_data.sql, set-based): 100,000 agents x 10
+versions = 1,000,000 agent versions and as many agent_score_history rows, 100 hourly
+snapshots, 1,000 post + 500 comment evaluations each. The first refresh-views after the load
+is a full one (the data was written behind moltctl's back). Then, ``--rounds`` times: one more
+hourly snapshot of the same shape (bench/sql/one_more_snapshot.sql: a score row for every 10th
+agent with new means, 1,500 evaluations; logged in its transaction as ingest-file logs it),
+``refresh-views`` (incremental), then ``refresh-views --full`` on the same state. Also counted:
+the rows each read from the history tables (pg_stat_user_tables), and, once, that the
+incremental views equal a full recompute (EXCEPT both ways). Targets: incremental at least 20x
+faster than --full and under 0.2 s.
+
+The server: ``MOLTCTL_BENCH_DSN`` / ``--dsn``, else an embedded PostgreSQL in a temporary
+directory. ``--keep``/``--reuse`` keep and reuse the loaded database (bench_query's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from bench_query import DB, load, log, server, with_db  # noqa: E402
+
+HISTORY_READS = """
+SELECT coalesce(sum(coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)), 0)::bigint
+FROM pg_stat_user_tables t
+JOIN pg_inherits i ON i.inhrelid = t.relid
+WHERE i.inhparent = ANY (ARRAY['post_evaluations', 'comment_evaluations',
+                               'agent_score_history']::regclass[])
+"""
+
+
+def history_reads(conn) -> int:
+    # a backend reports its counts when it ends: wait until refresh-views' sessions have
+    deadline = time.monotonic() + 10
+    while (
+        time.monotonic() < deadline
+        and conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE 'moltctl refresh-views%'"
+        ).fetchone()[0]
+    ):
+        time.sleep(0.02)
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    return conn.execute(HISTORY_READS).fetchone()[0]
+
+
+def one_more_snapshot(conn, ix: int, args) -> None:
+    """Insert snapshot ``ix`` and log it, in one transaction (as ingest-file does)."""
+    from moltctl import sqlfiles, viewlog
+
+    text = (HERE / "sql" / "one_more_snapshot.sql").read_text(encoding="utf-8")
+    params = {
+        "ix": ix,
+        "agents": args.agents,
+        "step": args.snapshots // args.versions,
+        "evals_per_snapshot": args.evals,
+    }
+    with conn.transaction():
+        for _line, stmt in sqlfiles.split_statements(text):
+            cur = conn.execute(stmt, params if "%(" in stmt else None)
+        sid, created_at = cur.fetchone()
+        viewlog.snapshot(conn, sid, created_at, "loaded")
+
+
+def timed_refresh(conn, target, *, full: bool):
+    from moltctl import views
+
+    before = history_reads(conn)
+    t0 = time.perf_counter()
+    results = views.refresh(target, full=full)
+    seconds = time.perf_counter() - t0
+    assert all(r.ok for r in results), results
+    want = "full" if full else "incremental"
+    assert {r.method for r in results} == {want}, results
+    return seconds, history_reads(conn) - before, results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--dsn", default=os.environ.get("MOLTCTL_BENCH_DSN"))
+    ap.add_argument("--agents", type=int, default=100_000)
+    ap.add_argument("--versions", type=int, default=10)
+    ap.add_argument("--snapshots", type=int, default=100)
+    ap.add_argument("--evals", type=int, default=1000, help="post evaluations per snapshot")
+    ap.add_argument("--rounds", type=int, default=3, help="one more snapshot + both refreshes")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--keep", action="store_true", help=f"keep the database {DB} afterwards")
+    ap.add_argument("--reuse", action="store_true", help=f"use the database {DB} kept by --keep")
+    args = ap.parse_args()
+
+    import psycopg
+
+    from moltctl import schema, views
+    from moltctl.connection import resolve
+
+    with server(args.dsn) as admin:
+        with psycopg.connect(admin, autocommit=True) as c:
+            if not args.reuse:
+                c.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+                c.execute(f'CREATE DATABASE "{DB}"')
+            version = c.execute("SHOW server_version").fetchone()[0]
+        dsn = with_db(admin, DB)
+        target = resolve(dsn)
+        try:
+            schema.init(target)
+            load_s = 0.0 if args.reuse else load(dsn, args)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                next_ix = conn.execute("SELECT count(*) FROM snapshots").fetchone()[0]
+                rows = conn.execute("SELECT count(*) FROM agent_score_history").fetchone()[0]
+                log(f"history loaded in {load_s:.0f} s: {rows:,} score rows; first refresh")
+                t0 = time.perf_counter()
+                views.refresh(target, full=True)
+                log(f"first (full) refresh {time.perf_counter() - t0:.2f} s")
+                inc, full, inc_reads, full_reads = [], [], [], []
+                per_view: dict[str, list[float]] = {v: [] for v in views.VIEWS}
+                for r in range(args.rounds):
+                    one_more_snapshot(conn, next_ix + r, args)
+                    s, n, results = timed_refresh(conn, target, full=False)
+                    inc.append(s)
+                    inc_reads.append(n)
+                    for x in results:
+                        per_view[x.view].append(x.seconds)
+                    if r == 0:
+                        from tests.test_views_incremental import differences
+
+                        diff = differences(conn)
+                        assert diff == dict.fromkeys(views.VIEWS, 0), diff
+                        log("incremental views equal a full recompute")
+                    s, n, _ = timed_refresh(conn, target, full=True)
+                    full.append(s)
+                    full_reads.append(n)
+                    log(f"round {r + 1}: incremental {inc[-1]:.3f} s, full {full[-1]:.2f} s")
+                counts = {
+                    "agents": conn.execute("SELECT count(*) FROM agents").fetchone()[0],
+                    "agent_score_history": conn.execute(
+                        "SELECT count(*) FROM agent_score_history"
+                    ).fetchone()[0],
+                    "snapshots": conn.execute("SELECT count(*) FROM snapshots").fetchone()[0],
+                    "leaderboard": conn.execute(
+                        "SELECT count(*) FROM agent_leaderboard_rows"
+                    ).fetchone()[0],
+                }
+        finally:
+            if not args.keep:
+                with psycopg.connect(admin, autocommit=True) as c:
+                    c.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+
+    mi, mf = statistics.median(inc), statistics.median(full)
+    rows_out = [
+        ("refresh-views after one more snapshot (incremental)",
+         f"{mi * 1000:.0f} ms (max {max(inc) * 1000:.0f})", "< 200 ms"),
+        ("refresh-views --full on the same state", f"{mf:.2f} s (max {max(full):.2f})", ""),
+        ("--full / incremental", f"{mf / mi:.0f}x", ">= 20x"),
+        *[
+            (f"  incremental: {v}", f"{statistics.median(s) * 1000:.0f} ms", "")
+            for v, s in per_view.items()
+        ],
+        ("history rows read: incremental", f"{statistics.median(inc_reads):,.0f}", ""),
+        ("history rows read: --full", f"{statistics.median(full_reads):,.0f}", ""),
+    ]  # fmt: skip
+    lines = [
+        f"PostgreSQL {version}, {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; {counts['agents']:,} agent versions, "
+        f"{counts['agent_score_history']:,} agent_score_history rows, {counts['snapshots']} "
+        f"snapshots at the end, {counts['leaderboard']:,} agents on the leaderboard; median of "
+        f"{args.rounds} rounds (one more snapshot, then each refresh).",
+        "",
+        "| measurement | result | target |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows_out],
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

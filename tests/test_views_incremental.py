@@ -1,0 +1,318 @@
+"""Incremental refresh-views equals a full recompute, row for row, after every refresh of any
+random sequence of loads (forward and backfill), --replace with changed content, failed
+ingests and purges; and what it reads does not grow with the history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from moltctl.generator import generate_runs
+
+from moltctl import dimensions, retention, views
+from moltctl.errors import MoltError
+from moltctl.ingest import ingest_paths
+from tests import legacyviews
+from tests.conftest import scalar
+
+UTC = dt.UTC
+START = dt.datetime(2026, 1, 20, tzinfo=UTC)
+
+
+def differences(conn) -> dict[str, int]:
+    """Rows in a view and not in its full recompute, or the other way round (EXCEPT ALL)."""
+    dims = dimensions.registry(conn)
+    out = {}
+    for name in views.VIEWS:
+        full = views.select_sql(name, dims)
+        out[name] = scalar(
+            conn,
+            f"SELECT count(*) FROM ((SELECT * FROM {name} EXCEPT ALL ({full})) "
+            f"UNION ALL (({full}) EXCEPT ALL SELECT * FROM {name})) d",
+        )
+    return out
+
+
+def assert_equal_to_full(conn, context: str) -> None:
+    diff = differences(conn)
+    assert diff == dict.fromkeys(views.VIEWS, 0), context
+
+
+class Pool:
+    """Generated runs of one small world: two series a half hour apart (two snapshots per
+    hour), six days between runs (a history over two months), and the same run ids generated
+    again from another seed (changed content for --replace)."""
+
+    def __init__(self, root: Path, runs: int = 6):
+        kw = {"runs": runs, "agents": 25, "posts": 6, "comments_per_post": 2, "fmt": "bundle"}
+        kw |= {"interval": dt.timedelta(days=6), "jitter_seconds": 0}
+        half = START + dt.timedelta(minutes=30)
+        self.runs = sorted(
+            generate_runs(root / "a", seed=1, start=START, **kw)
+            + generate_runs(root / "b", seed=1, start=half, **kw),
+            key=lambda p: p.name,
+        )
+        changed = generate_runs(root / "c", seed=2, start=START, **kw)
+        self.changed = {p.name: p for p in changed}
+        self.root = root
+
+    def broken(self, rng: random.Random) -> Path:
+        """A copy of a run whose last record is not JSON (its ingest fails)."""
+        src = rng.choice(self.runs + list(self.changed.values()))
+        path = self.root / "broken" / src.name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(src.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+        return path
+
+
+def run_sequence(conn, target, pool: Pool, seed: int, steps: int) -> list[str]:
+    """Random operations; after each refresh the views must equal a full recompute."""
+    rng = random.Random(seed)
+    done: list[str] = []
+    loaded: set[str] = set()
+    for step in range(steps):
+        op = rng.choices(["load", "replace", "fail", "purge", "refresh"], weights=[5, 2, 1, 1, 3])[
+            0
+        ]
+        if op == "load":
+            # any run not loaded yet: later ones (forward) or earlier ones (backfill)
+            fresh = [p for p in pool.runs if p.name not in loaded]
+            if not fresh:
+                continue
+            path = rng.choice(fresh)
+            ingest_paths(target, [path])
+            loaded.add(path.name)
+            done.append(f"load {path.name}")
+        elif op == "replace":
+            if not loaded:
+                continue
+            name = rng.choice(sorted(loaded))
+            path = pool.changed.get(name) or next(p for p in pool.runs if p.name == name)
+            ingest_paths(target, [path], replace=True)
+            done.append(f"replace {name}")
+        elif op == "fail":
+            path = pool.broken(rng)
+            with pytest.raises(MoltError):
+                # a new run fails, or a loaded one fails its --replace (the old one stays)
+                ingest_paths(target, [path], replace=True, strict=True)
+            done.append(f"fail {path.name}")
+        elif op == "purge":
+            times = sorted(
+                r[0] for r in conn.execute("SELECT created_at FROM snapshots").fetchall()
+            )
+            if not times:
+                continue
+            cutoff = rng.choice(times) + dt.timedelta(minutes=rng.choice([-10, 1, 200]))
+            retention.purge(target, before=cutoff)
+            done.append(f"purge {cutoff:%Y-%m-%dT%H:%M}")
+        else:
+            full = rng.random() < 0.1
+            results = views.refresh(target, full=full)
+            assert all(r.ok for r in results), results
+            done.append("refresh --full" if full else "refresh")
+            assert_equal_to_full(conn, f"seed {seed} step {step}: {done}")
+            continue
+    views.refresh(target)
+    assert_equal_to_full(conn, f"seed {seed} at the end: {done}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory) -> Pool:
+    return Pool(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture(autouse=True)
+def small_rank_blocks(monkeypatch):
+    """Rank blocks of 4 agents: the few dozen agents here span many blocks."""
+    monkeypatch.setattr(views, "BLOCK", 4)
+
+
+def test_incremental_equals_full_sample(conn, target, pool):
+    """A sample in the default run: two sequences (about ten operations each)."""
+    for seed in (1, 2):
+        conn.execute("SELECT 1")
+        run_sequence(conn, target, pool, seed, steps=10)
+        _reset(conn)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 130))
+def test_incremental_equals_full_many(conn, target, pool, seed):
+    run_sequence(conn, target, pool, seed, steps=24)
+
+
+def _reset(conn) -> None:
+    """Back to an empty history (and views) for the next sequence in the same database."""
+    for table in (
+        "agent_score_history",
+        "post_evaluations",
+        "comment_evaluations",
+        "comments",
+        "posts",
+        "agent_observations",
+        "submolt_observations",
+        "agents",
+        "submolts",
+        "snapshots",
+        "moltctl_view_changes",
+        "moltctl_view_refreshes",
+    ):
+        conn.execute(f"DELETE FROM {table}")
+
+
+def test_each_change_kind_is_folded_in(conn, target, pool):
+    """Loaded, backfilled, replaced, failed and purged, one refresh after each: equal to a full
+    recompute each time, and the refreshes are incremental and consume the log."""
+    runs = pool.runs
+    assert views.refresh(target)[0].method == "full"  # the first after init
+    steps = [
+        ("load", runs[4]),
+        ("load", runs[5]),
+        ("backfill", runs[0]),
+        ("replace", runs[4]),
+        ("load", runs[8]),
+        ("fail", None),
+        ("purge", runs[5]),
+    ]
+    for what, path in steps:
+        if what in ("load", "backfill"):
+            ingest_paths(target, [path])
+        elif what == "replace":
+            ingest_paths(target, [pool.changed[path.name]], replace=True)
+        elif what == "fail":
+            with pytest.raises(MoltError):
+                ingest_paths(target, [pool.broken(random.Random(1))], replace=True, strict=True)
+        else:
+            t = scalar(conn, "SELECT created_at FROM snapshots WHERE run_id = %s", (path.stem,))
+            retention.purge(target, before=t)
+        pending = scalar(conn, "SELECT count(*) FROM moltctl_view_changes")
+        assert pending > 0 or what == "fail", what
+        results = views.refresh(target)
+        assert {r.method for r in results} == {"incremental"}, (what, results)
+        assert scalar(conn, "SELECT count(*) FROM moltctl_view_changes") == 0
+        assert_equal_to_full(conn, what)
+    assert scalar(conn, "SELECT count(*) FROM agent_leaderboard") > 0
+
+
+def test_refresh_of_some_views_keeps_the_others_pending(conn, target, pool):
+    views.refresh(target)
+    ingest_paths(target, [pool.runs[0]])
+    views.refresh(target, ["hourly_growth"])
+    pending = conn.execute("SELECT pending FROM moltctl_view_changes").fetchall()
+    assert pending == [(["agent_leaderboard", "dimension_trends"],)]
+    assert differences(conn)["hourly_growth"] == 0
+    assert differences(conn)["agent_leaderboard"] > 0  # not folded in yet
+    views.refresh(target)
+    assert scalar(conn, "SELECT count(*) FROM moltctl_view_changes") == 0
+    assert_equal_to_full(conn, "after the rest")
+
+
+def test_full_recomputes_what_the_log_does_not_know(conn, target, pool):
+    """A change made behind moltctl's back (no log row) is repaired by --full only."""
+    ingest_paths(target, [pool.runs[0], pool.runs[1]])
+    views.refresh(target)
+    conn.execute(
+        "DELETE FROM agent_score_history WHERE agent_id IN "
+        "(SELECT agent_id FROM agent_score_history LIMIT 3)"
+    )
+    assert views.refresh(target)[1].method == "incremental"
+    assert differences(conn)["agent_leaderboard"] > 0
+    results = views.refresh(target, full=True)
+    assert {r.method for r in results} == {"full"}
+    assert_equal_to_full(conn, "after --full")
+
+
+def _history_reads(conn) -> int:
+    """Rows read so far from the history tables (their partitions: sequential reads and index
+    fetches). Not counted: ``snapshots``, one row per snapshot, which a one-page table at this
+    size is scanned whole by the planner's choice (at scale its created_at index is used)."""
+    # a backend reports its counts when it ends: wait until refresh-views' sessions have
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and scalar(
+        conn,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'moltctl refresh-views%%'",
+    ):
+        time.sleep(0.02)
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    return scalar(
+        conn,
+        """
+        SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::bigint
+        FROM pg_stat_user_tables t
+        LEFT JOIN pg_inherits i ON i.inhrelid = t.relid
+        WHERE i.inhparent = ANY (ARRAY['posts', 'comments', 'post_evaluations',
+                                       'comment_evaluations', 'agent_score_history']::regclass[])
+           OR t.relname IN ('agents', 'submolts', 'agent_observations', 'submolt_observations')
+        """,
+    )
+
+
+def _reads_of_refresh_after_one_more(conn, target, runs: list[Path]) -> int:
+    ingest_paths(target, runs[:-1])
+    views.refresh(target, full=True)
+    ingest_paths(target, runs[-1:])
+    before = _history_reads(conn)
+    results = views.refresh(target)
+    assert {r.method for r in results} == {"incremental"}
+    return _history_reads(conn) - before
+
+
+def test_reads_do_not_grow_with_the_history(pg_admin, template_db, tmp_path):
+    """Rows refresh-views reads from the history tables after one more snapshot: with 6 and with
+    32 snapshots loaded, within 1.5x of each other."""
+    from moltctl.connection import resolve
+    from tests.conftest import _admin_exec, _fresh, _with_db
+
+    kw = {"agents": 40, "posts": 10, "comments_per_post": 3, "fmt": "bundle", "seed": 5}
+    runs = generate_runs(tmp_path, runs=33, interval=dt.timedelta(hours=1), **kw)
+    reads = {}
+    for n in (6, 32):
+        name = _fresh(pg_admin, template_db)
+        dsn = _with_db(pg_admin, name)
+        try:
+            with psycopg.connect(dsn, autocommit=True) as c:
+                # the same one more snapshot (the 33rd run) after n earlier ones
+                reads[n] = _reads_of_refresh_after_one_more(
+                    c, resolve(dsn), [*runs[32 - n : 32], runs[32]]
+                )
+        finally:
+            _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert reads[6] > 0
+    assert reads[32] <= 1.5 * reads[6], reads
+
+
+def test_migration_005_converts_materialized_views(dsn, conn, target, pool, cli):
+    """A database installed before 005 (materialized views) migrates to the maintained
+    tables: same contents, the queries work, and the first refresh after it is full."""
+    ingest_paths(target, pool.runs[:3])
+    with conn.transaction():
+        legacyviews.create(conn)
+        conn.execute("DELETE FROM moltctl_migrations WHERE version = '005'")
+        conn.execute("DROP TABLE moltctl_view_changes")
+        conn.execute("ALTER TABLE moltctl_view_refreshes DROP COLUMN method, DROP COLUMN changes")
+    old = {n: conn.execute(f"SELECT * FROM {n} ORDER BY 1, 2").fetchall() for n in views.VIEWS}
+    assert old["agent_leaderboard"] and old["dimension_trends"]
+    r = cli("migrate")
+    assert r.exit_code == 0, r.stderr
+    kinds = dict(
+        conn.execute(
+            "SELECT relname, relkind::text FROM pg_class WHERE relname = ANY(%s)",
+            (list(views.VIEWS),),
+        ).fetchall()
+    )
+    assert kinds == {"hourly_growth": "r", "agent_leaderboard": "v", "dimension_trends": "r"}
+    for n in views.VIEWS:
+        assert conn.execute(f"SELECT * FROM {n} ORDER BY 1, 2").fetchall() == old[n], n
+    for q in ("leaderboard", "growth", "dimension-trends"):
+        r = cli("query", q, "-f", "json")
+        assert r.exit_code == 0 and r.stdout.strip() not in ("", "[]"), (q, r.stderr)
+    assert {x.method for x in views.refresh(target)} == {"full"}
+    ingest_paths(target, pool.runs[3:4])
+    assert {x.method for x in views.refresh(target)} == {"incremental"}
+    assert_equal_to_full(conn, "after the conversion")
