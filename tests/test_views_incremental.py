@@ -11,11 +11,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from moltctl.generator import generate_runs
 
 from moltctl import dimensions, retention, views
 from moltctl.errors import MoltError
 from moltctl.ingest import ingest_paths
+from moltctl.synth import generate_runs
 from tests import legacyviews
 from tests.conftest import scalar
 
