@@ -41,7 +41,20 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     if info["tables"]:
         render(info["tables"], fmt, title="tables")
     if info["views"]:
-        render(info["views"], fmt, title="views")
+        # a table shows what an operator checks at a glance; the other formats every field
+        glance = ["view", "method", "last_refresh", "rows", "pending_snapshots", "pending_purges"]
+        shown = glance if fmt in (Format.table, Format.records) else list(info["views"][0])
+        render(
+            info["views"],
+            fmt,
+            title="views",
+            columns=[c for c in shown if c in info["views"][0]],
+            labels={
+                "last_refresh": "refreshed",
+                "pending_snapshots": "pending",
+                "pending_purges": "purges",
+            },
+        )
     failed = info.get("failed_runs") or []
     if failed:
         # the run id names the run's time; the table keeps to what fits a terminal
