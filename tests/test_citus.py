@@ -85,11 +85,12 @@ def _queries(runner, dsn: str, agent: tuple[str, str], since_run: str) -> dict:
         "high-risk": ["--min-score", "5"],
         "latest-snapshot": ["--limit", "10"],
         "leaderboard": [],
+        "leaderboard-all": ["--all"],
         "submolt-activity": [],
     }
     out = {}
     for name, args in calls.items():
-        query = name.removesuffix("-since")
+        query = name.removesuffix("-since").removesuffix("-all")
         r = _invoke(runner, dsn, "query", query, *args, "--format", "json")
         out[name] = _normal(json.loads(r.stdout))
     return out
@@ -270,6 +271,19 @@ def test_purge_detach_copies_months_on_citus(runner, citus_dsn, runs, monkeypatc
     archived = laid_out["archived_posts_p2026_01"]
     assert (archived["kind"], archived["column"]) == ("distributed", "external_id")
     assert archived["colocation_id"] == laid_out["posts"]["colocation_id"]
+
+
+def test_incremental_refresh_equals_full_on_the_cluster(runner, citus_dsn, tmp_path, monkeypatch):
+    """Every change kind folded in incrementally on the cluster (the view tables stay on the
+    coordinator; the history is read by bound agent and snapshot ids) equals a full recompute."""
+    from moltctl import views
+    from moltctl.connection import resolve
+    from tests.test_views_incremental import Pool, fold_each_change_kind
+
+    monkeypatch.setattr(views, "BLOCK", 4)  # the few dozen agents span many rank blocks
+    _invoke(runner, citus_dsn, "init", "--shard-count", "4")
+    with psycopg.connect(citus_dsn, autocommit=True) as c:
+        fold_each_change_kind(c, resolve(citus_dsn), Pool(tmp_path, runs=5))
 
 
 # ------------------------------------------------------------------ see and grow the cluster
