@@ -58,7 +58,7 @@ def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> 
         clash = [
             r[0]
             for r in conn.execute(
-                sqlfiles.render("core/existing_tables.sql"),
+                sqlfiles.render("schema/existing_tables.sql"),
                 {"names": list(TABLES + OWN_TABLES + VIEWS)},
             ).fetchall()
         ]

@@ -1,9 +1,10 @@
 """Run a whole SQL script in one round trip; name its result; say where it failed.
 
 ``run_script(conn, "partitions/create_moving_default.sql.j2", params, table=..., ...)`` renders
-the template (or takes SQL text as it is), sends every statement in one call, and returns the
-last row the script selects as a dict, so a script ends in ``SELECT ... AS moved_rows`` and the
-caller reads ``result["moved_rows"]`` instead of counting statements.
+the template (or takes SQL text as it is), sends every statement in one call, and returns what
+the script selects by column name, so a script ends in ``SELECT ... AS moved_rows`` (or counts
+a statement's rows with ``WITH d AS (DELETE ... RETURNING 1) SELECT count(*) AS deleted FROM
+d``) and the caller reads ``result["moved_rows"]`` instead of counting statements.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ def _is_template(text: str) -> bool:
 
 
 def run_script(conn, template_or_sql: str, params: dict | None = None, /, **ctx) -> dict:
-    """Run the script in one call (in the caller's transaction); return its last row as a dict.
+    """Run the script in one call (in the caller's transaction); return its results by name.
 
     ``template_or_sql``: a template under ``sql_templates/`` (rendered with ``ctx``) or SQL
-    text. The result is the first row of the last statement that returns rows (``{}`` when none
-    does). A failure raises ScriptError naming the script, the line and the statement.
+    text. The result holds the columns of the first row of every statement that returns rows
+    (a later statement's column wins a name; ``{}`` when none returns any). A failure raises
+    ScriptError naming the script, the line and the statement.
     """
     if _is_template(template_or_sql):
         where, sql = template_or_sql, sqlfiles.render(template_or_sql, **ctx)
@@ -76,7 +78,7 @@ def run_script(conn, template_or_sql: str, params: dict | None = None, /, **ctx)
         if cur.description is not None:
             row = cur.fetchone()
             if row is not None:
-                result = dict(zip([c.name for c in cur.description], row, strict=True))
+                result.update(zip([c.name for c in cur.description], row, strict=True))
         if not cur.nextset():
             return result
 

@@ -10,6 +10,7 @@ import pytest
 
 from moltctl import queries
 from moltctl.errors import MoltError, UsageError
+from moltctl.timestamps import parse_utc
 from tests import querydata as qd
 from tests.conftest import scalar
 
@@ -449,7 +450,7 @@ def test_submolt_activity(data, target):
 )
 def test_agent_at_boundaries(data, target, at, karma):
     res = run(target, "agent-at", agent="alice", at=at)
-    exp = qd.expected_agent_at(data, "alice", queries.parse_timestamp(at))
+    exp = qd.expected_agent_at(data, "alice", parse_utc(at))
     assert [r["karma"] for r in res.rows] == [a["karma"] for a in exp]
     assert [r["karma"] for r in res.rows] == ([] if karma is None else [karma])
     if res.rows:

@@ -12,7 +12,7 @@ Modules: ``readers`` (find snapshots, stream records), ``records`` (both dialect
 
 from __future__ import annotations
 
-from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.errors import InputError, Warnings
 from moltctl.ingest.load import IngestResult, SnapshotResult, ingest_paths, load_source
 from moltctl.ingest.progress import Progress
 from moltctl.ingest.readers import Source, discover
