@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_purge.py [--posts 500] [--payload 1800] [--dsn
                                             [--repeat N] [--keep] [--reuse]
 
 Builds two databases with the same generated data (hourly snapshots over 120 days from
-2025-11-01, set-based generate_series SQL from tests/retentiondata.py):
+2025-11-01, set-based generate_series SQL from tests/helpers/retentiondata.py):
   * "partitioned": moltctl's schema (monthly partitions), purged with `retention.purge`;
   * "unpartitioned": the spec's DDL for the five big tables (ordinary tables, the spec's
     indexes), purged with plain DELETEs of exactly the same rows in one transaction.
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from moltctl import retention, schema, sqlfiles  # noqa: E402
 from moltctl.connection import resolve  # noqa: E402
-from tests import retentiondata as rd  # noqa: E402
+from tests.helpers import retentiondata as rd  # noqa: E402
 
 UTC = dt.UTC
 START = dt.datetime(2025, 11, 1, tzinfo=UTC)

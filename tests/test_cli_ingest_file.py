@@ -12,15 +12,8 @@ import time
 import psycopg
 import pytest
 
-from tests.conftest import (
-    NO_SHARED,
-    REAL_RUN,
-    assert_refused_at_002,
-    assert_refused_empty,
-    migrate_to,
-    public_relations,
-)
-from tests.test_ingest_support import (
+from tests.helpers.db import NO_SHARED, REAL_RUN, migrate_to, public_relations
+from tests.helpers.ingest import (
     agent,
     assert_invariants,
     data_counts,
@@ -29,6 +22,7 @@ from tests.test_ingest_support import (
     write_bundle,
     write_json,
 )
+from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
 
 RUN = "20260130T100000Z"
 

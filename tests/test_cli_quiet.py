@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_ingest_support import agent, post, write_bundle
+from tests.helpers.ingest import agent, post, write_bundle
 
 RUN = "20260130T100000Z"
 

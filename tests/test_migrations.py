@@ -8,7 +8,7 @@ from moltctl import migrations, schema, sqlfiles
 from moltctl.connection import resolve
 from moltctl.errors import LockedError, MoltError
 from moltctl.migrations import checksum, discover
-from tests.conftest import all_labels, latest_version, public_relations, scalar
+from tests.helpers.db import all_labels, latest_version, public_relations, scalar
 
 
 def _copy_migrations(tmp_path):

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 
 from moltctl import sqlfiles
-from tests.conftest import SHARED
+from tests.helpers.db import SHARED
 
 SPEC = SHARED / "spec" / "database-schema.md"
-FIXTURE = Path(__file__).parent / "fixtures" / "spec_schema.sql"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "spec_schema.sql"
 UTC = dt.UTC
 T0 = dt.datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
 RUNS = 4  # hourly snapshots, T0 .. T0 + 3 h
