@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from moltctl import locks, migrations, partitions, sqlfiles, views
+from moltctl import locks, migrations, partitions, schema, sqlfiles, views
 from moltctl.errors import MoltError, UsageError
 from moltctl.ingest.staging import ENTITIES
 from moltctl.rows import dicts
@@ -369,7 +369,7 @@ def adopt(
     repair: str | None = None,
     confirm: Callable[[Plan], bool] | None = None,
     progress: ProgressFn | None = None,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = locks.WAIT,
     months_ahead: int = 3,
 ) -> AdoptResult:
     """Recognise, then (unless ``dry_run``) convert a spec-built database in place.
@@ -426,7 +426,7 @@ def adopt(
             for text in notices:
                 say(f"  {mig.label}: {text}")
 
-        done = migrations.apply_pending(conn, on_applied=applied)
+        done = schema.apply_migrations(conn, on_applied=applied)
         result.applied = [ADOPTED_VERSION + "_" + m.name] + [x.label for x, _ in done.applied]
         result.version = done.current_version
         with conn.transaction():

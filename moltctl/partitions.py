@@ -306,7 +306,7 @@ def create_partitions(
     tables=None,
     months_ahead: int | None = None,
     month: str | None = None,
-    lock_timeout: float = 0.0,
+    lock_timeout: float = locks.NO_WAIT,
     force: bool = False,
     prune: bool = False,
 ) -> list[Change]:

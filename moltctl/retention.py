@@ -250,7 +250,7 @@ def purge(
     dry_run: bool = False,
     detach: bool = False,
     batch_size: int = DEFAULT_BATCH,
-    lock_timeout: float = 0.0,
+    lock_timeout: float = locks.NO_WAIT,
     pause: float = 0.0,
     confirm=None,
     on_step=None,

@@ -13,16 +13,8 @@ from moltctl.errors import MoltError
 from moltctl.migrations import MigrateResult, Migration, discover, known_version, preview
 from moltctl.session import session
 
-TABLES = (
-    "snapshots",
-    "agents",
-    "submolts",
-    "posts",
-    "comments",
-    "post_evaluations",
-    "comment_evaluations",
-    "agent_score_history",
-)
+# the spec's eight tables (moltctl's schema keeps their names)
+TABLES = migrations.SPEC_TABLES
 OWN_TABLES = ("dimensions", "agent_observations", "submolt_observations", "moltctl_view_refreshes")
 VIEWS = views.VIEWS
 
@@ -70,7 +62,7 @@ def init(target, *, lock_timeout: float = locks.WAIT, months_ahead: int = 3) -> 
                 + " not created by moltctl; refusing to initialize",
                 hint="point --dsn at an empty database, or drop those objects first",
             )
-        result = _apply(conn)
+        result = apply_migrations(conn)
         with conn.transaction():
             names = partitions.ensure_ahead(conn, months_ahead=months_ahead)
         return InitResult(
@@ -102,7 +94,7 @@ def migrate(
         with session(target, check_schema=False, autocommit=False) as conn:
             return preview(conn, found, upto=upto)
     with _migrating(target, lock_timeout) as conn:
-        return _apply(conn, found, upto=upto, on_applied=on_applied)
+        return apply_migrations(conn, found, upto=upto, on_applied=on_applied)
 
 
 def migration_status(target) -> list[dict]:
@@ -118,7 +110,9 @@ def _migrating(target, lock_timeout: float):
     )
 
 
-def _apply(conn, found=None, *, upto=None, on_applied=None) -> MigrateResult:
+def apply_migrations(conn, found=None, *, upto=None, on_applied=None) -> MigrateResult:
+    """Apply the pending migrations on ``conn``, then re-generate the views they change (what
+    every caller that migrates needs: migrate, init, adopt)."""
     result = migrations.apply_pending(conn, found, upto=upto, on_applied=on_applied)
     if result.applied:
         # a migration may change what the views are generated from (e.g. a new dimension)

@@ -385,7 +385,7 @@ def load_source(
     progress: ProgressFn | None = None,
     run: int = 1,
     runs: int = 1,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = locks.WAIT,
 ) -> SnapshotResult:
     """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock).
 
@@ -447,7 +447,7 @@ def ingest_paths(
     replace: bool = False,
     strict: bool = False,
     progress: ProgressFn | None = None,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = locks.WAIT,
 ) -> IngestResult:
     """Load every snapshot found in ``paths`` (run dirs, dirs of runs, bundles), oldest first.
 

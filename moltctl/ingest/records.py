@@ -152,11 +152,14 @@ class Fields:
             )
         return v
 
-    def bool(self, *keys) -> bool | None:
+    def _typed(self, keys, kind: type, expected: str):
         k, v = self._pick(keys)
-        if v is None or isinstance(v, bool):
+        if v is None or isinstance(v, kind):
             return v
-        raise _bad(self.where, self.prefix + k, "true or false", v)
+        raise _bad(self.where, self.prefix + k, expected, v)
+
+    def bool(self, *keys) -> bool | None:
+        return self._typed(keys, bool, "true or false")
 
     def ts(self, *keys) -> str | None:
         k, v = self._pick(keys)
@@ -177,16 +180,10 @@ class Fields:
         return parsed.isoformat()
 
     def obj(self, *keys) -> dict | None:
-        k, v = self._pick(keys)
-        if v is None or isinstance(v, dict):
-            return v
-        raise _bad(self.where, self.prefix + k, "an object", v)
+        return self._typed(keys, dict, "an object")
 
     def list(self, *keys) -> list | None:
-        k, v = self._pick(keys)
-        if v is None or isinstance(v, list):
-            return v
-        raise _bad(self.where, self.prefix + k, "a list", v)
+        return self._typed(keys, list, "a list")
 
     def sub(self, key: str) -> Fields | None:
         v = self.obj(key)
