@@ -577,6 +577,8 @@ def run(
     user_dirs: list[Path] | None = None,
 ) -> QueryResult:
     """Validate, render and (unless ``show_sql``) run one query in a read-only transaction."""
+    from psycopg.rows import dict_row  # here: `moltctl query NAME --help` imports this module
+
     templates = discover(user_dirs)
     if name not in templates:
         raise unknown_query(name, templates)
@@ -593,14 +595,14 @@ def run(
         if show_sql:
             return result
         try:
-            cur = conn.execute(sql, params)
+            cur = conn.cursor(row_factory=dict_row).execute(sql, params)
         except Exception as exc:
             _explain(exc, tpl)
             raise
         if cur.description is None:
             raise MoltError(f"query {name} returned no result set")
         result.columns = [c.name for c in cur.description]
-        result.rows = [dict(zip(result.columns, r, strict=True)) for r in cur.fetchall()]
+        result.rows = cur.fetchall()
         result.executed = True
         result.default_columns = default_columns(tpl, result.columns, values, refs)
         result.notes = stale_views(conn, sql)

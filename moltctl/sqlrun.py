@@ -65,8 +65,9 @@ def run_script(conn, template_or_sql: str, params: dict | None = None, /, **ctx)
     # psycopg is imported here, not at the top: `moltctl query NAME --help` reads the query
     # templates through modules that import this one, and --help must not load psycopg
     import psycopg
+    from psycopg.rows import dict_row
 
-    cur = psycopg.ClientCursor(conn)
+    cur = psycopg.ClientCursor(conn, row_factory=dict_row)
     sent = cur.mogrify(sql, params) if params else sql
     try:
         cur.execute(sent)
@@ -78,7 +79,7 @@ def run_script(conn, template_or_sql: str, params: dict | None = None, /, **ctx)
         if cur.description is not None:
             row = cur.fetchone()
             if row is not None:
-                result.update(zip([c.name for c in cur.description], row, strict=True))
+                result.update(row)
         if not cur.nextset():
             return result
 
