@@ -34,21 +34,10 @@ from moltctl import adopt  # noqa: E402
 from moltctl.connection import resolve  # noqa: E402
 from tests.helpers import adoptdata as ad  # noqa: E402
 from tests.helpers import retentiondata as rd  # noqa: E402
+from tests.helpers.db import admin_exec as admin  # noqa: E402
+from tests.helpers.db import with_db  # noqa: E402
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def with_db(conninfo: str, name: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(conninfo)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
-def admin(conninfo: str, sql: str) -> None:
-    with psycopg.connect(conninfo, autocommit=True) as c:
-        c.execute(sql)
 
 
 def build(admin_dsn: str, name: str, hours: int, posts: int, payload: int) -> tuple[str, float]:
