@@ -35,7 +35,7 @@ from moltctl.ingest.staging import ENTITIES
 from moltctl.rows import dicts
 from moltctl.schema import OWN_TABLES
 from moltctl.session import session
-from moltctl.sqlrun import run_script
+from moltctl.sqlrun import database_errors, run_script
 
 SPEC_TABLES = migrations.SPEC_TABLES
 BIG = partitions.PARTITIONED  # table -> partition key (the snapshot's time)
@@ -545,7 +545,8 @@ def _repair(conn, p: Plan, t: str, label: str, say: ProgressFn) -> TableCheck:
 
     def work() -> str:
         say(f"{label}: repairing {len(bad)} SCD2 violation(s) ({p.repair})")
-        run_script(conn, f"adopt/scd2_repair_{p.repair}.sql.j2", {"table": t}, table=t)
+        with database_errors():
+            run_script(conn, f"adopt/scd2_repair_{p.repair}.sql.j2", {"table": t}, table=t)
         return f"{len(bad)} SCD2 violation(s) repaired"
 
     return _step(conn, p, t, label, say, work)
@@ -560,7 +561,8 @@ def _missing_001_indexes(conn, t: str) -> None:
 
 def _convert_entity(conn, t: str, label: str, say: ProgressFn) -> str:
     say(f"{label}: adding SCD2 constraints")
-    run_script(conn, "adopt/scd2_constraints.sql.j2", table=t)
+    with database_errors():
+        run_script(conn, "adopt/scd2_constraints.sql.j2", table=t)
     _missing_001_indexes(conn, t)
     e = next(e for e in ENTITIES if e["table"] == t)
     n = conn.execute(sqlfiles.render("adopt/observations.sql.j2", e=e)).rowcount
@@ -591,7 +593,8 @@ def _convert_big(conn, p: Plan, t: str, label: str, say: ProgressFn) -> str:
     if info.misaligned:
         _drop_indexes(conn, t, every=info.misaligned >= REBUILD_FRACTION * info.rows)
         say(f"{label}: setting {info.misaligned} {key} value(s) to their snapshot's time")
-        run_script(conn, "adopt/align.sql.j2", {"table": t, "key": key}, table=t, key=key)
+        with database_errors():
+            run_script(conn, "adopt/align.sql.j2", {"table": t, "key": key}, table=t, key=key)
     say(f"{label}: attaching {info.rows} row(s) as {t}_legacy (migration 003's conversion)")
     # 003 converts every ordinary table it finds under the five names; the others step aside
     # for this transaction so that each table is converted (and committed) on its own

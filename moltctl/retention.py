@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from moltctl import locks, partitions, sqlfiles
 from moltctl.errors import MoltError, UsageError
 from moltctl.session import session
-from moltctl.sqlrun import run_script
+from moltctl.sqlrun import database_errors, run_script
 from moltctl.timestamps import parse_utc
 
 VERSIONED = ("agents", "submolts")
@@ -165,13 +165,14 @@ def _drop_month(conn, lo, hi, parts, result: PurgeResult, defaults: dict[str, st
             n = _one(conn, "retention/partition_count.sql.j2", partition=p.partition)
             if result.detach:
                 archived = _archived_name(p.partition)
-                run_script(
-                    conn,
-                    "retention/partition_detach.sql.j2",
-                    table=p.table,
-                    partition=p.partition,
-                    archived=archived,
-                )
+                with database_errors():
+                    run_script(
+                        conn,
+                        "retention/partition_detach.sql.j2",
+                        table=p.table,
+                        partition=p.partition,
+                        archived=archived,
+                    )
                 for (fk,) in conn.execute(
                     sqlfiles.render("retention/foreign_keys.sql"), {"table": archived}
                 ).fetchall():

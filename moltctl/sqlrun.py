@@ -9,6 +9,8 @@ d``) and the caller reads ``result["moved_rows"]`` instead of counting statement
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from moltctl import sqlfiles
@@ -31,6 +33,17 @@ class ScriptError(MoltError):
         at = f"{where}:{line}" if line else where
         shown = f" ({summary(statement)})" if statement else ""
         super().__init__(f"{at}{shown}: {self.reason}")
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Inside the block, a failed script raises the database error itself, as a statement
+    run alone would: for steps whose failure the user is told as "database error: ..." (the
+    CLI's one place for unanticipated database errors, with its hints)."""
+    try:
+        yield
+    except ScriptError as exc:
+        raise exc.cause from None
 
 
 def summary(statement: str) -> str:

@@ -36,7 +36,7 @@ from moltctl.ingest.staging import (
     SubmoltRow,
 )
 from moltctl.session import session
-from moltctl.sqlrun import run_script
+from moltctl.sqlrun import ScriptError, run_script
 
 # transaction-level lock serializing the SCD2 step of concurrent ingests
 SCD2_LOCK = 0x6D6F6C74_0010
@@ -428,13 +428,14 @@ def _load_source(
             with conn.transaction():
                 partitions.lock_for_load(conn)
                 res = _load(conn, src, replace, warns, report)
+        except (psycopg.Error, ScriptError) as exc:
+            cause = exc.cause if isinstance(exc, ScriptError) else exc  # a step's statement
+            message = f"{src.path}: run {src.run_id}: database error: {first_line(cause)}"
+            _record_failure(target, src, message, started)
+            raise MoltError(message, hint=database_hint(message)) from None
         except MoltError as exc:
             _record_failure(target, src, exc.message, started)
             raise
-        except psycopg.Error as exc:
-            message = f"{src.path}: run {src.run_id}: database error: {first_line(exc)}"
-            _record_failure(target, src, message, started)
-            raise MoltError(message, hint=database_hint(message)) from None
     res.seconds = time.perf_counter() - clock
     res.notes = notes
     return res
