@@ -25,6 +25,7 @@ from moltctl.ingest.staging import (
     PostRow,
     SubmoltRow,
 )
+from moltctl.migrations import SPEC_TABLES
 
 # column order of each table's CSV (the COPY and INSERT statements are rendered from it):
 # the staging rows' fields (moltctl.ingest.staging), with the final tables' own columns around
@@ -37,15 +38,8 @@ COLUMNS = {
     "comment_evaluations": ["snapshot_id", *CommentEvaluationRow._fields, "evaluated_at"],
     "agent_score_history": None,  # depends on the dimensions registry (has_high_<short>)
 }
-LOAD_ORDER = (
-    "agents",
-    "submolts",
-    "posts",
-    "comments",
-    "post_evaluations",
-    "comment_evaluations",
-    "agent_score_history",
-)
+# the spec's tables after snapshots (whose row is written first), in foreign-key order
+LOAD_ORDER = SPEC_TABLES[1:]
 
 
 @dataclass
