@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_adopt.py [--hours 720] [--posts 240] [--payloa
 
 Builds once a database from the spec's DDL (tests/fixtures/spec_schema.sql: ordinary tables,
 the spec's indexes and views) holding ``hours`` hourly snapshots (set-based generate_series
-SQL from tests/retentiondata.py: posts, twice as many comments, their evaluations, score
+SQL from tests/helpers/retentiondata.py: posts, twice as many comments, their evaluations, score
 history, SCD2 agents and submolts), then adopts two copies of it (CREATE DATABASE ... TEMPLATE)
 side by side on one server:
   * "times as the snapshot's": a loader that wrote each row's fetched_at / evaluated_at /
@@ -32,23 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 from moltctl import adopt  # noqa: E402
 from moltctl.connection import resolve  # noqa: E402
-from tests import adoptdata as ad  # noqa: E402
-from tests import retentiondata as rd  # noqa: E402
+from tests.helpers import adoptdata as ad  # noqa: E402
+from tests.helpers import retentiondata as rd  # noqa: E402
+from tests.helpers.db import admin_exec as admin  # noqa: E402
+from tests.helpers.db import with_db  # noqa: E402
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def with_db(conninfo: str, name: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(conninfo)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
-def admin(conninfo: str, sql: str) -> None:
-    with psycopg.connect(conninfo, autocommit=True) as c:
-        c.execute(sql)
 
 
 def build(admin_dsn: str, name: str, hours: int, posts: int, payload: int) -> tuple[str, float]:

@@ -171,7 +171,7 @@ def counts(dsn: str) -> dict[str, int]:
 def dimensions(dsn: str) -> list[tuple[str, str, float]]:
     from moltctl import sqlfiles
 
-    rows = query(dsn, sqlfiles.render("core/dimensions.sql"))
+    rows = query(dsn, sqlfiles.render("dimensions/registry.sql"))
     return [(r[0], r[1], float(r[3])) for r in rows] if rows and len(rows[0]) > 3 else []
 
 

@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_purge.py [--posts 500] [--payload 1800] [--dsn
                                             [--repeat N] [--keep] [--reuse]
 
 Builds two databases with the same generated data (hourly snapshots over 120 days from
-2025-11-01, set-based generate_series SQL from tests/retentiondata.py):
+2025-11-01, set-based generate_series SQL from tests/helpers/retentiondata.py):
   * "partitioned": moltctl's schema (monthly partitions), purged with `retention.purge`;
   * "unpartitioned": the spec's DDL for the five big tables (ordinary tables, the spec's
     indexes), purged with plain DELETEs of exactly the same rows in one transaction.
@@ -36,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from moltctl import retention, schema, sqlfiles  # noqa: E402
 from moltctl.connection import resolve  # noqa: E402
-from tests import retentiondata as rd  # noqa: E402
+from tests.helpers import retentiondata as rd  # noqa: E402
+from tests.helpers.db import admin_exec as admin  # noqa: E402
+from tests.helpers.db import with_db  # noqa: E402
 
 UTC = dt.UTC
 START = dt.datetime(2025, 11, 1, tzinfo=UTC)
@@ -44,19 +46,6 @@ DAYS = 120
 CUT_30 = dt.datetime(2025, 12, 1, tzinfo=UTC)  # 30 days: November
 CUT_31 = dt.datetime(2025, 12, 2, tzinfo=UTC)  # then one more day
 FIXTURE = ROOT / "tests" / "fixtures" / "spec_high_volume_tables.sql"
-
-
-def with_db(conninfo: str, name: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(conninfo)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
-def admin(conninfo: str, sql: str) -> None:
-    with psycopg.connect(conninfo, autocommit=True) as c:
-        c.execute(sql)
 
 
 def fresh(admin_dsn: str, name: str) -> str:

@@ -17,110 +17,29 @@ from pathlib import Path
 
 import orjson
 
-# column order of each table's CSV (the COPY and INSERT statements are rendered from it)
+from moltctl.ingest.staging import (
+    AgentRow,
+    CommentEvaluationRow,
+    CommentRow,
+    PostEvaluationRow,
+    PostRow,
+    SubmoltRow,
+)
+from moltctl.migrations import SPEC_TABLES
+
+# column order of each table's CSV (the COPY and INSERT statements are rendered from it):
+# the staging rows' fields (moltctl.ingest.staging), with the final tables' own columns around
 COLUMNS = {
-    "agents": [
-        "snapshot_id",
-        "external_id",
-        "handle",
-        "display_name",
-        "bio",
-        "avatar_url",
-        "karma",
-        "follower_count",
-        "following_count",
-        "is_claimed",
-        "is_active",
-        "created_at_source",
-        "last_active",
-        "owner_info",
-        "valid_from",
-        "is_current",
-    ],
-    "submolts": [
-        "snapshot_id",
-        "external_id",
-        "name",
-        "display_name",
-        "description",
-        "subscriber_count",
-        "post_count",
-        "owner_agent_id",
-        "banner_color",
-        "theme_color",
-        "avatar_url",
-        "banner_url",
-        "moderators",
-        "created_at_source",
-        "valid_from",
-        "is_current",
-    ],
-    "posts": [
-        "snapshot_id",
-        "external_id",
-        "title",
-        "content",
-        "outbound_url",
-        "upvotes",
-        "downvotes",
-        "score",
-        "comment_count",
-        "author_id",
-        "submolt_id",
-        "permalink",
-        "created_at_source",
-        "fetched_at",
-    ],
-    "comments": [
-        "snapshot_id",
-        "external_id",
-        "post_id",
-        "parent_comment_id",
-        "author_id",
-        "content",
-        "upvotes",
-        "downvotes",
-        "score",
-        "created_at_source",
-        "fetched_at",
-    ],
-    "post_evaluations": [
-        "snapshot_id",
-        "post_id",
-        "transcript_id",
-        "model",
-        "latency_ms",
-        "finish_reason",
-        "scores",
-        "notes",
-        "raw_result",
-        "evaluated_at",
-    ],
-    "comment_evaluations": [
-        "snapshot_id",
-        "comment_id",
-        "post_id",
-        "transcript_id",
-        "author_handle",
-        "model",
-        "latency_ms",
-        "finish_reason",
-        "scores",
-        "notes",
-        "raw_result",
-        "evaluated_at",
-    ],
+    "agents": ["snapshot_id", *AgentRow._fields, "valid_from", "is_current"],
+    "submolts": ["snapshot_id", *SubmoltRow._fields, "valid_from", "is_current"],
+    "posts": ["snapshot_id", *PostRow._fields, "fetched_at"],
+    "comments": ["snapshot_id", *CommentRow._fields, "fetched_at"],
+    "post_evaluations": ["snapshot_id", *PostEvaluationRow._fields, "evaluated_at"],
+    "comment_evaluations": ["snapshot_id", *CommentEvaluationRow._fields, "evaluated_at"],
     "agent_score_history": None,  # depends on the dimensions registry (has_high_<short>)
 }
-LOAD_ORDER = (
-    "agents",
-    "submolts",
-    "posts",
-    "comments",
-    "post_evaluations",
-    "comment_evaluations",
-    "agent_score_history",
-)
+# the spec's tables after snapshots (whose row is written first), in foreign-key order
+LOAD_ORDER = SPEC_TABLES[1:]
 
 
 @dataclass

@@ -30,10 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moltctl import locks, migrations, partitions, schema, sqlfiles, views
-from moltctl.connection import connect
 from moltctl.errors import MoltError, UsageError
-from moltctl.ingest.load import ENTITIES
+from moltctl.ingest.staging import ENTITIES
 from moltctl.rows import dicts
+from moltctl.session import session
+from moltctl.sqlrun import database_errors, run_script
 
 SPEC_TABLES = migrations.SPEC_TABLES
 BIG = partitions.PARTITIONED  # table -> partition key (the snapshot's time)
@@ -367,7 +368,7 @@ def adopt(
     repair: str | None = None,
     confirm: Callable[[Plan], bool] | None = None,
     progress: ProgressFn | None = None,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = locks.WAIT,
     months_ahead: int = 3,
 ) -> AdoptResult:
     """Recognise, then (unless ``dry_run``) convert a spec-built database in place.
@@ -376,15 +377,13 @@ def adopt(
     moltctl's keys forbid is found (listed), or when SCD2 versions break the invariants and no
     ``repair`` policy is given. ``confirm(plan)`` is asked before the first change.
     """
-
     if repair is not None and repair not in REPAIRS:
         raise UsageError(f"--repair {repair!r}: unknown policy (the policies are chain)")
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
-    with (
-        locks.advisory_lock(target, locks.MIGRATE, what="migrate", timeout=lock_timeout),
-        connect(target) as conn,
-    ):
+    with session(
+        target, locks.MIGRATE, lock_timeout=lock_timeout, check_schema=False, autocommit=False
+    ) as conn:
         conn.execute("SET TimeZone = 'UTC'")  # the text of a kept original time is exact
         p = plan(conn, repair)
         conn.commit()
@@ -407,10 +406,10 @@ def adopt(
             result.checks.append(_step(conn, p, t, label, say))
         say("recording migration 001 as applied; running the later migrations")
         with conn.transaction():
-            conn.execute(sqlfiles.render("core/migrations_table.sql"))
+            conn.execute(sqlfiles.render("migration_history/create.sql"))
             m = _migration(ADOPTED_VERSION)
             conn.execute(
-                sqlfiles.render("core/migrations_record.sql"),
+                sqlfiles.render("migration_history/record.sql"),
                 {
                     "version": m.version,
                     "name": m.name,
@@ -462,14 +461,6 @@ def _refuse(p: Plan) -> None:
 
 def _migration(version: str):
     return next(m for m in migrations.discover() if m.version == version)
-
-
-def _script(conn, template: str, params: dict | None = None, **ctx) -> list[int]:
-    """Run a rendered multi-statement template; values go to the statements that use them."""
-    counts = []
-    for _, stmt in sqlfiles.split_statements(sqlfiles.render(template, **ctx)):
-        counts.append(conn.execute(stmt, params if "%(" in stmt else None).rowcount)
-    return counts
 
 
 def _statements_001():
@@ -553,7 +544,8 @@ def _repair(conn, p: Plan, t: str, label: str, say: ProgressFn) -> TableCheck:
 
     def work() -> str:
         say(f"{label}: repairing {len(bad)} SCD2 violation(s) ({p.repair})")
-        _script(conn, f"adopt/scd2_repair_{p.repair}.sql.j2", {"table": t}, table=t)
+        with database_errors():
+            run_script(conn, f"adopt/scd2_repair_{p.repair}.sql.j2", {"table": t}, table=t)
         return f"{len(bad)} SCD2 violation(s) repaired"
 
     return _step(conn, p, t, label, say, work)
@@ -568,9 +560,9 @@ def _missing_001_indexes(conn, t: str) -> None:
 
 def _convert_entity(conn, t: str, label: str, say: ProgressFn) -> str:
     say(f"{label}: adding SCD2 constraints")
-    _script(conn, "adopt/scd2_constraints.sql.j2", table=t)
+    with database_errors():
+        run_script(conn, "adopt/scd2_constraints.sql.j2", table=t)
     _missing_001_indexes(conn, t)
-
     e = next(e for e in ENTITIES if e["table"] == t)
     n = conn.execute(sqlfiles.render("adopt/observations.sql.j2", e=e)).rowcount
     return f"constraints added, {n} observation(s) derived"
@@ -600,7 +592,8 @@ def _convert_big(conn, p: Plan, t: str, label: str, say: ProgressFn) -> str:
     if info.misaligned:
         _drop_indexes(conn, t, every=info.misaligned >= REBUILD_FRACTION * info.rows)
         say(f"{label}: setting {info.misaligned} {key} value(s) to their snapshot's time")
-        _script(conn, "adopt/align.sql.j2", {"table": t, "key": key}, table=t, key=key)
+        with database_errors():
+            run_script(conn, "adopt/align.sql.j2", {"table": t, "key": key}, table=t, key=key)
     say(f"{label}: attaching {info.rows} row(s) as {t}_legacy (migration 003's conversion)")
     # 003 converts every ordinary table it finds under the five names; the others step aside
     # for this transaction so that each table is converted (and committed) on its own

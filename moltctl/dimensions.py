@@ -8,4 +8,4 @@ from moltctl.rows import dicts
 
 def registry(conn) -> list[dict]:
     """Every registered dimension (name, label, ...), as the views and queries render them."""
-    return dicts(conn.execute(sqlfiles.render("core/dimensions.sql")))
+    return dicts(conn.execute(sqlfiles.render("dimensions/registry.sql")))

@@ -229,9 +229,9 @@ def _ensure_database(admin_uri: str) -> None:
     import psycopg
 
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        found = conn.execute(sqlfiles.render("core/database_exists.sql"), {"name": DEFAULT_DB})
+        found = conn.execute(sqlfiles.render("embedded/database_exists.sql"), {"name": DEFAULT_DB})
         if not found.fetchone():
-            conn.execute(sqlfiles.render("core/database_create.sql.j2", name=DEFAULT_DB))
+            conn.execute(sqlfiles.render("embedded/database_create.sql.j2", name=DEFAULT_DB))
 
 
 def info() -> dict:

@@ -30,9 +30,7 @@ def advisory_lock(target, key: int, *, what: str, timeout: float = 0.0, shared: 
     """Hold the lock for the block. Raise LockedError (exit 3) if not had within ``timeout`` s."""
     conn = connect(target, autocommit=True, application_name=f"moltctl {what} lock")
     try:
-        sql = sqlfiles.render(
-            "core/try_advisory_lock_shared.sql" if shared else "core/try_advisory_lock.sql"
-        )
+        sql = sqlfiles.render("locks/try_shared.sql" if shared else "locks/try.sql")
         deadline = time.monotonic() + timeout
         delay = 0.05
         while not conn.execute(sql, {"key": key}).fetchone()[0]:

@@ -109,10 +109,10 @@ def discover(directory: Path | None = None) -> list[Migration]:
 def applied(conn) -> dict[str, dict]:
     """The history rows, keyed by version; empty where the history table does not exist."""
     if not conn.execute(
-        sqlfiles.render("core/table_exists.sql"), {"name": "moltctl_migrations"}
+        sqlfiles.render("migration_history/table_exists.sql"), {"name": "moltctl_migrations"}
     ).fetchone()[0]:
         return {}
-    return keyed(conn.execute(sqlfiles.render("core/migrations_applied.sql")))
+    return keyed(conn.execute(sqlfiles.render("migration_history/applied.sql")))
 
 
 def status(conn, migrations: list[Migration] | None = None) -> list[MigrationState]:
@@ -208,7 +208,7 @@ def _pending(states: list[MigrationState], migrations: list[Migration], upto: st
 
 def _run_one(conn, m: Migration) -> float:
     started = time.perf_counter()
-    record = sqlfiles.render("core/migrations_record.sql")
+    record = sqlfiles.render("migration_history/record.sql")
     conn.commit()  # end the read-only transaction the history check opened
     conn.autocommit = not m.transactional
     # statement by statement, not the whole file in one call: the server gives no error
@@ -284,7 +284,7 @@ def apply_pending(
     migrations = discover() if migrations is None else migrations
     result = result or MigrateResult()
     _refuse_unadopted(conn, status(conn, migrations))  # before creating anything
-    conn.execute(sqlfiles.render("core/migrations_table.sql"))
+    conn.execute(sqlfiles.render("migration_history/create.sql"))
     conn.commit()
     # read the history only now, under the lock: a concurrent run may have applied it all
     states = status(conn, migrations)

@@ -13,8 +13,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from moltctl import migrations, sqlfiles
+from moltctl import locks, sqlfiles
 from moltctl.errors import MoltError, UsageError
+from moltctl.session import session
 from moltctl.sqlrun import run_script
 
 # table -> partition key (the snapshot's time, copied at ingest)
@@ -197,7 +198,7 @@ def ensure_ahead(
 
 def existing(conn) -> list[str]:
     """Names of all partitions of the partitioned tables."""
-    cur = conn.execute(sqlfiles.render("core/partitions_list.sql"), {"tables": list(PARTITIONED)})
+    cur = conn.execute(sqlfiles.render("partitions/list.sql"), {"tables": list(PARTITIONED)})
     return [r[0] for r in cur.fetchall()]
 
 
@@ -307,7 +308,7 @@ def create_partitions(
     tables=None,
     months_ahead: int | None = None,
     month: str | None = None,
-    lock_timeout: float = 0.0,
+    lock_timeout: float = locks.NO_WAIT,
     force: bool = False,
     prune: bool = False,
 ) -> list[Change]:
@@ -321,18 +322,11 @@ def create_partitions(
     row are dropped (action "dropped"; "kept (holds rows)" for the others).
     Holds the maintenance lock exclusively (no ingest or purge meanwhile).
     """
-    from moltctl import locks
-    from moltctl.connection import connect
-
     tables, months_ahead, start = check_request(
         tables=tables, months_ahead=months_ahead, month=month, prune=prune, force=force
     )
     changes: list[Change] = []
-    with (
-        locks.advisory_lock(target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout),
-        connect(target, autocommit=True) as conn,
-    ):
-        migrations.require_current(conn)
+    with session(target, locks.MAINTENANCE, lock_timeout=lock_timeout) as conn:
         if start is None:
             start = month_start(conn.execute(sqlfiles.render("partitions/now.sql")).fetchone()[0])
         if prune:

@@ -31,7 +31,6 @@ identifiers through the ``ident`` / ``literal`` filters) and ``dimensions`` (the
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import math
 import os
@@ -42,11 +41,14 @@ from typing import Any
 
 import yaml
 
-from moltctl import migrations, sqlfiles
+from moltctl import sqlfiles
 from moltctl.dimensions import registry
 from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.paths import templates_dir
 from moltctl.rows import dicts
+from moltctl.session import session
+from moltctl.timestamps import parse_utc
+from moltctl.views import VIEWS
 
 SUFFIX = ".sql.j2"
 TYPES = ("int", "float", "timestamp", "text", "choice", "bool")
@@ -347,18 +349,6 @@ _SCALAR_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 # ---------------------------------------------------------------- typed values
 
 
-def parse_timestamp(raw: str) -> dt.datetime:
-    s = raw.strip()
-    if not s:
-        raise ValueError(raw)
-    if s[-1] in "zZ":
-        s = s[:-1] + "+00:00"
-    value = dt.datetime.fromisoformat(s)  # also takes a bare date
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def convert(p: Param, raw: str) -> Any:
     """One raw option value to its typed value, or a one-line UsageError (exit 2)."""
     where = p.option
@@ -377,7 +367,7 @@ def convert(p: Param, raw: str) -> Any:
             raise UsageError(f"{where}: {raw!r} is not a number")
     elif p.type == "timestamp":
         try:
-            value = parse_timestamp(raw)
+            value = parse_utc(raw)
         except (ValueError, OverflowError):
             raise UsageError(f"{where}: {raw!r} is not a timestamp (ISO 8601)") from None
     elif p.type == "choice" and p.choices is not None:
@@ -556,7 +546,9 @@ def resolve_refs(conn, tpl: QueryTemplate, values: dict[str, Any]) -> dict[str, 
             continue
         raw = values[p.name]
         if p.choices_from == "dimensions":
-            rows = dicts(conn.execute(sqlfiles.render("core/query_dimension.sql"), {"value": raw}))
+            rows = dicts(
+                conn.execute(sqlfiles.render("query_support/dimension_ref.sql"), {"value": raw})
+            )
             if not rows:
                 known = [d["name"] for d in registry(conn)]
                 raise UsageError(
@@ -565,7 +557,9 @@ def resolve_refs(conn, tpl: QueryTemplate, values: dict[str, Any]) -> dict[str, 
                 )
             rows[0]["_value"] = rows[0]["name"]
         else:  # snapshots
-            rows = dicts(conn.execute(sqlfiles.render("core/query_snapshot.sql"), {"value": raw}))
+            rows = dicts(
+                conn.execute(sqlfiles.render("query_support/snapshot_ref.sql"), {"value": raw})
+            )
             if not rows:
                 raise UsageError(f"{p.option}: no snapshot has run id {raw!r}")
             rows[0]["_value"] = rows[0]["run_id"]
@@ -583,7 +577,7 @@ def run(
     user_dirs: list[Path] | None = None,
 ) -> QueryResult:
     """Validate, render and (unless ``show_sql``) run one query in a read-only transaction."""
-    from moltctl.connection import connect
+    from psycopg.rows import dict_row  # here: `moltctl query NAME --help` imports this module
 
     templates = discover(user_dirs)
     if name not in templates:
@@ -592,9 +586,8 @@ def run(
     values = validate(tpl, raw)
     limit = check_limit(limit) if limit is not None else tpl.limit
 
-    with connect(target) as conn:
+    with session(target, autocommit=False) as conn:
         conn.read_only = True
-        migrations.require_current(conn)
         dims = registry(conn)
         refs = resolve_refs(conn, tpl, values)
         sql, params = render(tpl, values, refs=refs, dimensions=dims, limit=limit)
@@ -602,14 +595,14 @@ def run(
         if show_sql:
             return result
         try:
-            cur = conn.execute(sql, params)
+            cur = conn.cursor(row_factory=dict_row).execute(sql, params)
         except Exception as exc:
             _explain(exc, tpl)
             raise
         if cur.description is None:
             raise MoltError(f"query {name} returned no result set")
         result.columns = [c.name for c in cur.description]
-        result.rows = [dict(zip(result.columns, r, strict=True)) for r in cur.fetchall()]
+        result.rows = cur.fetchall()
         result.executed = True
         result.default_columns = default_columns(tpl, result.columns, values, refs)
         result.notes = stale_views(conn, sql)
@@ -664,12 +657,12 @@ def stale_views(conn, sql: str) -> list[str]:
     An analyst reading a leaderboard after an ingest without ``refresh-views`` otherwise gets
     yesterday's answer without a word.
     """
-    from moltctl.views import VIEWS
-
     read = [v for v in VIEWS if re.search(rf"\b{v}\b", sql)]
     if not read:
         return []
-    rows = conn.execute(sqlfiles.render("core/views_stale.sql"), {"names": read}).fetchall()
+    rows = conn.execute(
+        sqlfiles.render("query_support/views_stale.sql"), {"names": read}
+    ).fetchall()
     notes = []
     for name, refreshed_at, changed_at, pending in rows:
         changed = f"{changed_at:%Y-%m-%d %H:%M:%S%z}"

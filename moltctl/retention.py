@@ -32,8 +32,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from moltctl import citus, partitions, sqlfiles, viewlog
+from moltctl import citus, locks, partitions, sqlfiles, viewlog
 from moltctl.errors import MoltError, UsageError
+from moltctl.session import session
+from moltctl.sqlrun import database_errors, run_script
+from moltctl.timestamps import parse_utc
 
 VERSIONED = ("agents", "submolts")
 ORDER = ("snapshots", *VERSIONED, *partitions.PARTITIONED)
@@ -172,25 +175,26 @@ def _drop_month(conn, lo, hi, parts, result: PurgeResult, defaults: dict[str, st
         for p in parts:
             n = _one(conn, "retention/partition_count.sql.j2", partition=p.partition)
             if result.detach and result.citus:
-                sql = sqlfiles.render(
-                    "retention/partition_archive_citus.sql.j2",
-                    partition=p.partition,
-                    archived=_archived_name(p.partition),
-                    column=dict(citus.DISTRIBUTED)[p.table],
-                    colocate_with=citus.ANCHOR,
-                )
-                for _, stmt in sqlfiles.split_statements(sql):
-                    conn.execute(stmt)
+                # a detached partition's foreign key cannot be dropped on Citus (#5373): copy
+                with database_errors():
+                    run_script(
+                        conn,
+                        "retention/partition_archive_citus.sql.j2",
+                        partition=p.partition,
+                        archived=_archived_name(p.partition),
+                        column=dict(citus.DISTRIBUTED)[p.table],
+                        colocate_with=citus.ANCHOR,
+                    )
             elif result.detach:
-                sql = sqlfiles.render(
-                    "retention/partition_detach.sql.j2",
-                    table=p.table,
-                    partition=p.partition,
-                    archived=_archived_name(p.partition),
-                )
-                for _, stmt in sqlfiles.split_statements(sql):
-                    conn.execute(stmt)
                 archived = _archived_name(p.partition)
+                with database_errors():
+                    run_script(
+                        conn,
+                        "retention/partition_detach.sql.j2",
+                        table=p.table,
+                        partition=p.partition,
+                        archived=archived,
+                    )
                 for (fk,) in conn.execute(
                     sqlfiles.render("retention/foreign_keys.sql"), {"table": archived}
                 ).fetchall():
@@ -271,7 +275,7 @@ def purge(
     dry_run: bool = False,
     detach: bool = False,
     batch_size: int = DEFAULT_BATCH,
-    lock_timeout: float = 0.0,
+    lock_timeout: float = locks.NO_WAIT,
     pause: float = 0.0,
     confirm=None,
     on_step=None,
@@ -282,26 +286,19 @@ def purge(
     or create-partition holds it). ``confirm(plan) -> bool`` is asked before anything is
     removed (None: no question). ``pause`` seconds are slept between boundary steps.
     """
-    from moltctl import locks
-    from moltctl.connection import connect
-    from moltctl.migrations import require_current
-
     if batch_size < 1:
         raise UsageError("--batch-size must be 1 or more")
     if dry_run:
-        with connect(target, autocommit=True) as conn:
-            require_current(conn)
+        with session(target) as conn:
             cutoff = resolve_cutoff(conn, days, before)
             return plan(conn, cutoff, detach=detach)
-    with (
-        locks.advisory_lock(target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout),
-        connect(target, autocommit=True, application_name="moltctl purge") as conn,
-    ):
+    with session(
+        target, locks.MAINTENANCE, lock_timeout=lock_timeout, application_name="moltctl purge"
+    ) as conn:
         # a DROP waits for readers of the table, and new readers queue behind it: bound that
         conn.execute(sqlfiles.render("retention/lock_timeout.sql"), {"value": "30s"})
         # each step deletes rows in many shards, then snapshots (a reference table on Citus)
         conn.execute(sqlfiles.render("citus/sequential.sql"), {"local": False})
-        require_current(conn)
         cutoff = resolve_cutoff(conn, days, before)
         if confirm is not None:
             preview = plan(conn, cutoff, detach=detach)
@@ -346,12 +343,11 @@ def parse_before(text: str) -> dt.datetime:
     """``--before``: an ISO timestamp (``Z`` accepted; no zone: UTC, like every other option);
     UsageError otherwise."""
     try:
-        ts = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_utc(text)
     except ValueError:
         raise UsageError(
             f"--before must be an ISO timestamp such as 2026-01-01T00:00:00Z, got {text!r}"
         ) from None
-    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts
 
 
 __all__ = ["MoltError", "PurgeResult", "plan", "purge", "parse_before", "resolve_cutoff"]

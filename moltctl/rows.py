@@ -4,8 +4,12 @@ from __future__ import annotations
 
 
 def dicts(cur) -> list[dict]:
-    cols = [c.name for c in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    """The rest of an executed cursor's rows, each a dict (psycopg's ``dict_row``)."""
+    # psycopg here, not at the top: `moltctl query NAME --help` imports this module
+    from psycopg.rows import dict_row
+
+    cur.row_factory = dict_row  # applies to the current result too
+    return cur.fetchall()
 
 
 def keyed(cur) -> dict:

@@ -68,7 +68,7 @@ def init(
         clash = [
             r[0]
             for r in conn.execute(
-                sqlfiles.render("core/existing_tables.sql"),
+                sqlfiles.render("schema/existing_tables.sql"),
                 {"names": list(TABLES + OWN_TABLES + VIEWS)},
             ).fetchall()
         ]

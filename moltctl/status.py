@@ -10,7 +10,7 @@ from moltctl.session import session
 def gather(target) -> dict:
     # status reports on any database, with or without the schema
     with session(target, check_schema=False, autocommit=False) as conn:
-        server = dicts(conn.execute(sqlfiles.render("core/status_server.sql")))[0]
+        server = dicts(conn.execute(sqlfiles.render("status/server.sql")))[0]
         states = migrations.status(conn)
         version = migrations.current_of(states)
         info: dict = {
@@ -32,12 +32,12 @@ def gather(target) -> dict:
             # built by hand from the spec: the way in is adopt, not init
             info["spec_database"] = migrations.is_spec_database(conn)
             return info
-        counts = conn.execute(sqlfiles.render("core/status_counts.sql.j2", tables=schema.TABLES))
+        counts = conn.execute(sqlfiles.render("status/counts.sql.j2", tables=schema.TABLES))
         info["tables"] = dicts(counts)
-        latest = dicts(conn.execute(sqlfiles.render("core/status_latest_snapshot.sql")))
+        latest = dicts(conn.execute(sqlfiles.render("status/latest_snapshot.sql")))
         info["latest_snapshot"] = latest[0] if latest else None
         # never shown as data: listed apart, with the first line of their error
-        info["failed_runs"] = dicts(conn.execute(sqlfiles.render("core/status_failed_runs.sql")))
+        info["failed_runs"] = dicts(conn.execute(sqlfiles.render("status/failed_runs.sql")))
         info["views"] = _views(conn)
         for extra in _extensions:
             extra(conn, info)

@@ -10,8 +10,8 @@ import pytest
 from moltctl import adopt, migrations, queries
 from moltctl.connection import resolve
 from moltctl.errors import MoltError
-from tests import adoptdata as ad
-from tests.conftest import all_labels, latest_version, scalar
+from tests.helpers import adoptdata as ad
+from tests.helpers.db import all_labels, latest_version, scalar
 
 HANDLES = ("alpha", "beta", "gamma", "alpha-renamed")
 MOMENTS = [ad.T0 + dt.timedelta(minutes=30 * i) for i in range(-1, 10)]

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from moltctl import citus, partitions
-from tests.conftest import latest_version, scalar
+from tests.helpers.db import latest_version, scalar
 
 pytestmark = pytest.mark.citus
 

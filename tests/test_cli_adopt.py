@@ -13,8 +13,8 @@ import time
 import psycopg
 
 from moltctl import queries
-from tests import adoptdata as ad
-from tests.conftest import latest_version, scalar
+from tests.helpers import adoptdata as ad
+from tests.helpers.db import latest_version, scalar
 
 UTC = dt.UTC
 SPEC_MESSAGE = "run moltctl adopt"

@@ -8,14 +8,9 @@ import json
 import psycopg
 
 from moltctl import locks, partitions
-from tests import retentiondata as rd
-from tests.conftest import (
-    assert_refused_at_002,
-    assert_refused_empty,
-    migrate_to,
-    public_relations,
-    scalar,
-)
+from tests.helpers import retentiondata as rd
+from tests.helpers.db import migrate_to, public_relations, scalar
+from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
 
 UTC = dt.UTC
 TABLES = list(partitions.PARTITIONED)

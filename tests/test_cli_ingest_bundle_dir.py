@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.test_ingest_support import assert_invariants, rows
+from tests.helpers.ingest import assert_invariants, rows
 
 
 def _generate(cli, out, *args):

@@ -12,15 +12,8 @@ import time
 import psycopg
 import pytest
 
-from tests.conftest import (
-    NO_SHARED,
-    REAL_RUN,
-    assert_refused_at_002,
-    assert_refused_empty,
-    migrate_to,
-    public_relations,
-)
-from tests.test_ingest_support import (
+from tests.helpers.db import NO_SHARED, REAL_RUN, migrate_to, public_relations
+from tests.helpers.ingest import (
     agent,
     assert_invariants,
     data_counts,
@@ -29,6 +22,7 @@ from tests.test_ingest_support import (
     write_bundle,
     write_json,
 )
+from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
 
 RUN = "20260130T100000Z"
 
@@ -403,3 +397,34 @@ def test_ctrl_c_says_which_runs_are_loaded_and_which_was_rolled_back(dsn, conn, 
     # run 1 committed; run 2 rolled back, not recorded as failed (an interrupt is no error)
     assert rows(conn, "SELECT run_id, status FROM snapshots") == [(first, "completed")]
     assert_invariants(conn)
+
+
+@pytest.mark.parametrize("table", ["posts", "agents", "agent_score_history"])
+def test_a_step_failing_in_the_database_is_one_line_naming_the_run(tmp_path, cli, conn, table):
+    # a statement of a load step (posts merge, SCD2, score history) fails in the server: the
+    # user gets the run and the database's reason, the run is recorded as failed, no traceback
+    conn.execute(
+        "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN RAISE EXCEPTION 'boom from a trigger'; END$$"
+    )
+    conn.execute(
+        f"CREATE TRIGGER boom BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION boom()"
+    )
+    bundle = write_bundle(
+        tmp_path / "r.ndjson",
+        "20260130T100000Z",
+        [
+            agent("a1", name="x"),
+            post("p1", "a1"),
+            {"type": "post_evaluation", "post_id": "p1", "scores": {"d": {"score": 3}}},
+        ],
+    )
+    r = cli("ingest-file", str(bundle))
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    assert r.stderr.splitlines()[0] == (
+        f"error: {bundle}: run 20260130T100000Z: database error: boom from a trigger"
+    )
+    assert "Traceback" not in r.stderr
+    assert conn.execute("SELECT status, error_message FROM snapshots").fetchall() == [
+        ("failed", f"{bundle}: run 20260130T100000Z: database error: boom from a trigger")
+    ]

@@ -1,7 +1,7 @@
 import psycopg
 
 from moltctl.cli import app
-from tests.conftest import latest_version, scalar
+from tests.helpers.db import latest_version, scalar
 
 
 def test_init_fresh_then_noop(runner, empty_dsn):

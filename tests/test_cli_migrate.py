@@ -1,7 +1,8 @@
 import json
 
 from moltctl.cli import app
-from tests.conftest import all_labels, assert_refused_at_002, latest_version
+from tests.helpers.db import all_labels, latest_version
+from tests.helpers.refusals import assert_refused_at_002
 
 
 def test_migrate_dry_run_prints_sql_changes_nothing(runner, empty_dsn):

@@ -15,16 +15,9 @@ import psycopg
 
 from moltctl import locks, partitions
 from moltctl.connection import resolve
-from tests import retentiondata as rd
-from tests.conftest import (
-    _admin_exec,
-    _with_db,
-    assert_refused_at_002,
-    assert_refused_empty,
-    migrate_to,
-    public_relations,
-    scalar,
-)
+from tests.helpers import retentiondata as rd
+from tests.helpers.db import admin_exec, migrate_to, public_relations, scalar, with_db
+from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 20, tzinfo=UTC)
@@ -200,7 +193,7 @@ def test_killed_purge_leaves_a_consistent_db_and_a_rerun_finishes(pg_admin, dsn,
         n_snapshots = scalar(c, "SELECT count(*) FROM snapshots")
         feb = scalar(c, "SELECT count(*) FROM snapshots WHERE created_at < '2026-03-01Z'")
     clone = f"{_db(dsn)}_clone"
-    _admin_exec(pg_admin, f'CREATE DATABASE "{clone}" TEMPLATE "{_db(dsn)}"')
+    admin_exec(pg_admin, f'CREATE DATABASE "{clone}" TEMPLATE "{_db(dsn)}"')
     try:
         args = ["purge", "--before", cutoff.isoformat(), "--batch-size", "20", "--yes"]
         proc = subprocess.Popen(
@@ -244,18 +237,18 @@ def test_killed_purge_leaves_a_consistent_db_and_a_rerun_finishes(pg_admin, dsn,
 
         r = cli("purge", "--before", cutoff.isoformat(), "--yes")
         assert r.exit_code == 0, r.stderr
-        r = cli("purge", "--before", cutoff.isoformat(), "--yes", dsn_override=_with_db(dsn, clone))
+        r = cli("purge", "--before", cutoff.isoformat(), "--yes", dsn_override=with_db(dsn, clone))
         assert r.exit_code == 0, r.stderr
         with (
             psycopg.connect(dsn) as a,
-            psycopg.connect(_with_db(dsn, clone)) as b,
+            psycopg.connect(with_db(dsn, clone)) as b,
         ):
             assert rd.fingerprint(a) == rd.fingerprint(b)
             assert rd.kept_fingerprint(a, cutoff) == kept
             parts = "SELECT count(*) FROM pg_class WHERE relname LIKE '%%p2026_02'"
             assert scalar(a, parts) == scalar(b, parts) == 0
     finally:
-        _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
+        admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
 
 
 def _db(dsn: str) -> str:
@@ -284,7 +277,7 @@ def test_purge_concurrent_with_ingest(tmp_path, cli, dsn, target, pg_admin, temp
     """An ingest-file in progress holds MAINTENANCE (shared): purge and create-partition exit 3,
     or with --lock-timeout wait for it; the end state is that of ingest-then-purge."""
     from moltctl.ingest.load import ingest_paths
-    from tests.conftest import _fresh
+    from tests.helpers.db import create_db
 
     gen = cli(
         "generate", str(tmp_path), "--runs", "8", "--posts", "12", "--agents", "40",
@@ -330,7 +323,7 @@ def test_purge_concurrent_with_ingest(tmp_path, cli, dsn, target, pg_admin, temp
     assert waited and waited[0].exit_code == 0, waited[0].stderr
 
     # the same as ingesting everything first and purging afterwards
-    ref = _with_db(pg_admin, _fresh(pg_admin, template_db))
+    ref = with_db(pg_admin, create_db(pg_admin, template_db))
     try:
         ingest_paths(resolve(ref), paths)
         r = cli("purge", "--before", cutoff.isoformat(), "--yes", dsn_override=ref)
@@ -344,7 +337,7 @@ def test_purge_concurrent_with_ingest(tmp_path, cli, dsn, target, pg_admin, temp
             assert scalar(c, "SELECT count(*) FROM posts WHERE fetched_at < %s", (eff,)) == 0
             assert scalar(c, "SELECT count(DISTINCT snapshot_id) FROM posts") == 7
     finally:
-        _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{_db(ref)}" WITH (FORCE)')
+        admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{_db(ref)}" WITH (FORCE)')
 
 
 def test_refused_without_schema_or_with_pending_migration(cli, empty_dsn):

@@ -16,8 +16,9 @@ from rich.cells import cell_len
 from moltctl import queries
 from moltctl.cli.output import _plain
 from moltctl.connection import resolve
-from tests import querydata as qd
-from tests.conftest import _admin_exec, assert_refused_at_002, assert_refused_empty, migrate_to
+from tests.helpers import querydata as qd
+from tests.helpers.db import admin_exec, migrate_to
+from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
 
 # required options for each shipped query, with values that find something
 REQUIRED = {
@@ -30,7 +31,7 @@ REQUIRED = {
 def shared(pg_admin, template_db):
     name, dsn, ds = qd.loaded_db(pg_admin, template_db)
     yield dsn, ds
-    _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

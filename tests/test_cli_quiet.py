@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_ingest_support import agent, post, write_bundle
+from tests.helpers.ingest import agent, post, write_bundle
 
 RUN = "20260130T100000Z"
 
@@ -20,7 +20,7 @@ def _commands(tmp_path) -> list[tuple[list[str], bool]]:
         (["ingest-file", str(bundle)], False),  # already loaded
         (["refresh-views"], False),
         (["create-partition"], False),
-        (["purge", "--days", "36500"], False),
+        (["purge", "--days", "36500"], False),  # a century: removes nothing
         (["purge", "--before", "2026-01-30T10:30:00Z", "--yes"], False),
         (["generate", str(tmp_path / "gen"), "--runs", "1", "--posts", "2"], True),
         (["status"], True),

@@ -11,14 +11,9 @@ import time
 import psycopg
 
 from moltctl import locks
-from tests import querydata as qd
-from tests.conftest import (
-    assert_refused_at_002,
-    assert_refused_empty,
-    migrate_to,
-    public_relations,
-    scalar,
-)
+from tests.helpers import querydata as qd
+from tests.helpers.db import migrate_to, public_relations, scalar
+from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
 
 LOCKED = "error: another moltctl run holds the refresh-views lock"
 

@@ -3,7 +3,7 @@ import json
 import psycopg
 
 from moltctl.cli import app
-from tests.conftest import latest_version
+from tests.helpers.db import latest_version
 
 
 def test_status_json_on_initialized_db(cli, dsn):
@@ -44,7 +44,7 @@ def test_status_redacts_password(runner, dsn):
 
 
 def test_status_lists_failed_runs_and_how_to_retry(cli, conn, tmp_path):
-    from tests.test_ingest_support import agent, write_bundle
+    from tests.helpers.ingest import agent, write_bundle
 
     good = write_bundle(tmp_path / "a.ndjson", "20260130T100000Z", [agent("a1", name="x")])
     bad = write_bundle(tmp_path / "b.ndjson", "20260130T110000Z", [agent("a1", name="x")])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import latest_version
+from tests.helpers.db import latest_version
 
 BIN = Path(sys.executable).parent / "moltctl"
 DB_VARS = ("MOLTCTL_DSN", "DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB",

@@ -14,9 +14,9 @@ import time
 import psycopg
 import pytest
 
-from tests import faults
-from tests import retentiondata as rd
-from tests.conftest import latest_version, migrate_to
+from tests.helpers import faults
+from tests.helpers import retentiondata as rd
+from tests.helpers.db import latest_version, migrate_to
 
 UTC = dt.UTC
 

@@ -29,8 +29,10 @@ import pytest
 from moltctl.errors import MoltError
 from moltctl.ingest import InputError, ingest_paths
 from moltctl.synth import generate_runs
-from tests.test_ingest_bad_input import no_hang  # noqa: F401 - autouse: a hang fails the case
-from tests.test_ingest_support import assert_invariants, data_counts, rows
+from tests.helpers.ingest import assert_invariants, data_counts, rows
+
+# a hang (a FIFO read blocks forever) fails the test instead of the suite
+pytestmark = pytest.mark.usefixtures("no_hang")
 
 FAST = 30
 SLOW = 400

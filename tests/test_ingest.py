@@ -8,8 +8,8 @@ import json
 import pytest
 
 from moltctl.ingest import discover, ingest_paths
-from tests.conftest import NO_SHARED, REAL_RUN
-from tests.test_ingest_support import (
+from tests.helpers.db import NO_SHARED, REAL_RUN
+from tests.helpers.ingest import (
     agent,
     assert_invariants,
     data_counts,
@@ -415,7 +415,7 @@ def test_evaluation_permalink_fills_the_post_and_makes_no_post(tmp_path, target,
 
 def test_real_run_posts_get_the_evaluations_permalinks(target, conn):
     if not REAL_RUN.is_dir():
-        pytest.skip("shared data absent (../shared/data/runs, see tests/conftest.py REAL_RUN)")
+        pytest.skip("shared data absent (../shared/data/runs, see tests/helpers/db.py REAL_RUN)")
     ingest_paths(target, [REAL_RUN])
     links = {}
     for line in (REAL_RUN / "gold" / "evals.jsonl").read_text().splitlines():

@@ -10,7 +10,6 @@ import gzip
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,23 +19,12 @@ from pathlib import Path
 import pytest
 
 from moltctl.ingest import readers
-from tests.test_ingest_support import agent, data_counts, post, rows, write_bundle, write_json
+from tests.helpers.ingest import agent, data_counts, post, rows, write_bundle, write_json
+
+# a hang (a FIFO read blocks forever) fails the test instead of the suite
+pytestmark = pytest.mark.usefixtures("no_hang")
 
 RUN = "20260130T100000Z"
-
-
-@pytest.fixture(autouse=True)
-def no_hang():
-    """A hang fails the test instead of the suite (a FIFO read blocks forever)."""
-
-    def alarm(*_):
-        raise TimeoutError("hung: moltctl blocked on the input")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def _nothing_loaded(conn) -> None:
@@ -119,18 +107,13 @@ def test_odd_thing_where_a_runs_file_should_be(tmp_path, cli, conn, name, kind):
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 _AS_NOBODY = """
 import sys
-from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.errors import InputError, Warnings
 from moltctl.ingest.readers import discover
-from moltctl.ingest.records import Sink
-
-class Count(Sink):
-    n = 0
-    def add(self, table, rank, row): self.n += 1
-    def scores(self, *a): pass
 
 try:
     for src in discover(sys.argv[1:]):
-        src.feed(Count(), Warnings())
+        for _ in src.records(Warnings()):
+            pass
 except InputError as exc:
     print("InputError:", exc)
 else:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from moltctl.ingest.clean import InputError, Warnings, parse
+from moltctl.ingest.clean import parse
+from moltctl.ingest.errors import InputError, Warnings
 from moltctl.ingest.records import Fields
 
 

@@ -9,7 +9,7 @@ import tracemalloc
 import orjson
 import pytest
 
-from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.errors import InputError, Warnings
 from moltctl.ingest.readers import _read_json, _stream_list
 
 TRICKY = [

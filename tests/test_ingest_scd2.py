@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from moltctl.ingest import ingest_paths
-from tests.test_ingest_support import (
+from tests.helpers.ingest import (
     assert_invariants,
     data_counts,
     history,

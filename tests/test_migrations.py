@@ -8,7 +8,7 @@ from moltctl import migrations, schema, sqlfiles
 from moltctl.connection import resolve
 from moltctl.errors import LockedError, MoltError
 from moltctl.migrations import checksum, discover
-from tests.conftest import all_labels, latest_version, public_relations, scalar
+from tests.helpers.db import all_labels, latest_version, public_relations, scalar
 
 
 def _copy_migrations(tmp_path):
@@ -165,7 +165,7 @@ def test_require_current_no_schema(empty_dsn):
         assert err.value.message == "the database has no moltctl schema: run moltctl init"
         assert "moltctl status" in err.value.hint
         # the history table without a row in it (a first migration that failed) is no schema
-        c.execute(sqlfiles.render("core/migrations_table.sql"))
+        c.execute(sqlfiles.render("migration_history/create.sql"))
         with pytest.raises(MoltError, match="^the database has no moltctl schema: run moltctl"):
             migrations.require_current(c)
         c.rollback()

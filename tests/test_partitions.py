@@ -13,8 +13,8 @@ from moltctl import migrations, partitions, retention, schema, sqlfiles
 from moltctl.connection import resolve
 from moltctl.errors import UsageError
 from tests import legacyviews
-from tests import retentiondata as rd
-from tests.conftest import scalar
+from tests.helpers import retentiondata as rd
+from tests.helpers.db import scalar
 
 FIXTURE = Path(__file__).parent / "fixtures" / "spec_high_volume_tables.sql"
 TABLES = list(partitions.PARTITIONED)
@@ -344,7 +344,7 @@ def test_concurrent_ingests_create_a_month_once(conn, dsn):
 
 
 def _new_month_bundle(tmp_path, run_id="20250301T120000Z"):
-    from tests.test_ingest_support import agent, post, write_bundle
+    from tests.helpers.ingest import agent, post, write_bundle
 
     return write_bundle(tmp_path / "m.ndjson", run_id, [agent("a1", name="x"), post("p1", "a1")])
 

@@ -10,8 +10,9 @@ import pytest
 
 from moltctl import queries
 from moltctl.errors import MoltError, UsageError
-from tests import querydata as qd
-from tests.conftest import scalar
+from moltctl.timestamps import parse_utc
+from tests.helpers import querydata as qd
+from tests.helpers.db import scalar
 
 DIMS5 = [*qd.DIMS4, ("manipulation", "manipulation")]
 NAMES5 = [n for n, _ in DIMS5]
@@ -20,11 +21,11 @@ NAMES5 = [n for n, _ in DIMS5]
 @pytest.fixture(scope="module")
 def shared_db(pg_admin, template_db):
     """One loaded database for the read-only tests of this module."""
-    from tests.conftest import _admin_exec
+    from tests.helpers.db import admin_exec
 
     name, dsn, ds = qd.loaded_db(pg_admin, template_db)
     yield dsn, ds
-    _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -449,7 +450,7 @@ def test_submolt_activity(data, target):
 )
 def test_agent_at_boundaries(data, target, at, karma):
     res = run(target, "agent-at", agent="alice", at=at)
-    exp = qd.expected_agent_at(data, "alice", queries.parse_timestamp(at))
+    exp = qd.expected_agent_at(data, "alice", parse_utc(at))
     assert [r["karma"] for r in res.rows] == [a["karma"] for a in exp]
     assert [r["karma"] for r in res.rows] == ([] if karma is None else [karma])
     if res.rows:

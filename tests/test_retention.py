@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from moltctl import partitions, retention
 from moltctl.errors import UsageError
-from tests import retentiondata as rd
-from tests.conftest import scalar
+from tests.helpers import retentiondata as rd
+from tests.helpers.db import scalar
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 20, tzinfo=UTC)
@@ -209,11 +209,11 @@ def _check_purge_keeps_the_window(pg_admin, template_db, layout) -> None:
     import psycopg
 
     from moltctl.connection import resolve
-    from tests.conftest import _admin_exec, _fresh, _with_db
+    from tests.helpers.db import admin_exec, create_db, with_db
 
     hours, completed, failed, cutoff_min = layout
-    name = _fresh(pg_admin, template_db)
-    dsn = _with_db(pg_admin, name)
+    name = create_db(pg_admin, template_db)
+    dsn = with_db(pg_admin, name)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             rd.build(conn, PROPERTY_START, hours, agents=8, submolts=3, posts=2, only=completed)
@@ -234,7 +234,7 @@ def _check_purge_keeps_the_window(pg_admin, template_db, layout) -> None:
             at = [PROPERTY_START + dt.timedelta(hours=h) for h in completed]
             assert result.cutoff == max((t for t in at if t <= cutoff), default=None)
     finally:
-        _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @settings(max_examples=5, deadline=None)

@@ -8,7 +8,7 @@ import pytest
 from moltctl import schema
 from moltctl.connection import resolve
 from moltctl.errors import MoltError
-from tests.conftest import NO_SHARED, SHARED, latest_version, scalar
+from tests.helpers.db import NO_SHARED, SHARED, latest_version, scalar
 
 SPEC = SHARED / "spec" / "database-schema.md"
 

@@ -13,7 +13,7 @@ import pytest
 
 from moltctl import schema
 from moltctl.connection import resolve
-from tests.conftest import latest_version
+from tests.helpers.db import latest_version
 
 PG15 = Path(os.environ.get("MOLTCTL_TEST_PG15_BIN", "/usr/lib/postgresql/15/bin"))
 

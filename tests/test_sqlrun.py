@@ -35,7 +35,7 @@ def test_values_are_bound_even_in_ddl_and_stay_data(conn):
 
 
 def test_renders_a_template(conn):
-    row = run_script(conn, "core/dimensions.sql")
+    row = run_script(conn, "dimensions/registry.sql")
     assert {"name", "short_name", "high_threshold"} <= set(row)
 
 

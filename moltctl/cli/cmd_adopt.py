@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from moltctl.cli.common import info, state, stdin_is_terminal
+from moltctl.cli.common import LockTimeoutOption, info, state, stdin_is_terminal
 from moltctl.cli.output import Format, FormatOption, render
 from moltctl.errors import UsageError
+from moltctl.locks import WAIT
 
 
 class Repair(enum.StrEnum):
@@ -33,9 +34,7 @@ def adopt(
             show_default=False,
         ),
     ] = None,
-    lock_timeout: Annotated[
-        float, typer.Option("--lock-timeout", help="Seconds to wait for a migrate to finish.")
-    ] = 60.0,
+    lock_timeout: LockTimeoutOption = WAIT,
     months_ahead: Annotated[
         int, typer.Option("--months-ahead", min=0, help="Monthly partitions to create ahead.")
     ] = 3,

@@ -13,6 +13,7 @@ import typer
 
 from moltctl.cli.common import bar_console, info, state
 from moltctl.errors import UsageError
+from moltctl.timestamps import parse_utc
 
 
 class GenFormat(enum.StrEnum):
@@ -32,17 +33,12 @@ class Layout(enum.StrEnum):
 
 
 def _parse_start(value: str) -> dt.datetime:
-    text = value.strip()
     try:
-        if len(text) == 16 and text.endswith("Z") and "T" in text and "-" not in text:
-            ts = dt.datetime.strptime(text, "%Y%m%dT%H%M%SZ")  # a run id
-        else:
-            ts = dt.datetime.fromisoformat(text)
+        return parse_utc(value)  # a run id (20260130T170000Z) is ISO 8601's basic format
     except ValueError:
         raise UsageError(
             f"--start {value!r} is not a time", hint="e.g. --start 2026-01-30T17:00:00Z"
         ) from None
-    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts
 
 
 def generate(

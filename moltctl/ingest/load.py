@@ -10,57 +10,40 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import psycopg
+from psycopg.rows import dict_row
 
-from moltctl import locks, migrations, partitions, sqlfiles, viewlog
+from moltctl import locks, partitions, sqlfiles, viewlog
+from moltctl.connection import connect
 from moltctl.errors import MoltError, database_hint, first_line
 from moltctl.ingest import records as rec
-from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.errors import InputError, Warnings
 from moltctl.ingest.progress import Progress, ProgressFn, Reporter
 from moltctl.ingest.readers import Source, discover
+from moltctl.ingest.staging import (
+    ENTITIES,
+    OF_SNAPSHOT,
+    RANKED,
+    TARGETS,
+    AgentRow,
+    CommentRow,
+    PostRow,
+    SubmoltRow,
+)
+from moltctl.session import session
+from moltctl.sqlrun import ScriptError, run_script
 
 # transaction-level lock serializing the SCD2 step of concurrent ingests
 SCD2_LOCK = 0x6D6F6C74_0010
 BATCH_ROWS = 5000
 
-ENTITIES = (
-    {
-        "table": "agents",
-        "log": "agent_observations",
-        "stage": "stg_agents",
-        "merged": "m_agents",
-        "attrs": rec.AGENT_COLS[1:],
-        "required": "handle",
-    },
-    {
-        "table": "submolts",
-        "log": "submolt_observations",
-        "stage": "stg_submolts",
-        "merged": "m_submolts",
-        "attrs": rec.SUBMOLT_COLS[1:],
-        "required": "name",
-    },
-)
-# staged tables get (seq, rank) in front; the others are COPied straight into the final table
-COPY_TARGETS = {
-    "agents": ("stg_agents", ("seq", "rank", *rec.AGENT_COLS)),
-    "submolts": ("stg_submolts", ("seq", "rank", *rec.SUBMOLT_COLS)),
-    "posts": ("stg_posts", ("seq", "rank", *rec.POST_COLS)),
-    "comments": ("stg_comments", ("seq", "rank", *rec.COMMENT_COLS)),
-    "post_evaluations": (
-        "post_evaluations",
-        ("snapshot_id", "evaluated_at", *rec.POST_EVAL_COLS),
-    ),
-    "comment_evaluations": (
-        "comment_evaluations",
-        ("snapshot_id", "evaluated_at", *rec.COMMENT_EVAL_COLS),
-    ),
-    "evals": ("stg_evals", ("is_post", "item_id", "author_handle", "scores")),
-}
-STAGED = {"agents", "submolts", "posts", "comments"}
+# every kind of record a reader yields -> the handler that turns it into staging rows
+DISPATCH = {**rec.HANDLERS, rec.POST_DETAIL_KIND: rec.post_detail}
 
 
 @dataclass
@@ -104,25 +87,7 @@ class IngestResult:
         return [s for s in self.snapshots if s.status != "already loaded"]
 
 
-def _exec(conn, sql: str, params: dict | None = None):
-    """Client-side binding: parameters also work in CREATE TABLE AS and other utility SQL."""
-    import psycopg
-
-    cur = psycopg.ClientCursor(conn)
-    cur.execute(sql, params or None)
-    return cur
-
-
-def _script(conn, template: str, params: dict | None = None, **ctx) -> list[int]:
-    """Run a rendered multi-statement template in one round trip; return each row count."""
-    cur = _exec(conn, sqlfiles.render(template, **ctx), params)
-    counts = [cur.rowcount]
-    while cur.nextset():
-        counts.append(cur.rowcount)
-    return counts
-
-
-class CopySink(rec.Sink):
+class CopySink:
     """Buffers rows per table and COPies them in batches (bounded memory, few round trips).
 
     A writer thread runs the COPYs while the caller goes on parsing, so the server's work
@@ -140,13 +105,13 @@ class CopySink(rec.Sink):
         self.conn = conn
         self.prefix = (sid, t)
         self.batch = batch
-        self.buffers: dict[str, list] = {k: [] for k in COPY_TARGETS}
-        self.counts: dict[str, int] = dict.fromkeys(COPY_TARGETS, 0)
+        self.buffers: dict[type, list] = {row: [] for row in TARGETS}
+        self.counts: dict[str, int] = {target.key: 0 for target in TARGETS.values()}
         self.seq = 0
-        self.seen: dict[str, set] = {"agents": set(), "submolts": set()}
+        self.seen: dict[type, set] = {AgentRow: set(), SubmoltRow: set()}
         self.sql = {
-            k: sqlfiles.render("ingest/copy.sql.j2", table=table, columns=cols)
-            for k, (table, cols) in COPY_TARGETS.items()
+            row: sqlfiles.render("ingest/copy.sql.j2", table=t.table, columns=t.columns)
+            for row, t in TARGETS.items()
         }
         self.error: BaseException | None = None
         self.aborted = False
@@ -164,49 +129,48 @@ class CopySink(rec.Sink):
                 continue  # drain after a failure; the caller raises it
             self._copy(*item)
 
-    def _copy(self, table: str, rows: list) -> None:
+    def _copy(self, kind: type, rows: list) -> None:
         try:
-            with self.conn.cursor() as cur, cur.copy(self.sql[table]) as copy:
+            with self.conn.cursor() as cur, cur.copy(self.sql[kind]) as copy:
                 for row in rows:
                     copy.write_row(row)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             self.error = exc
 
-    def add(self, table: str, rank: int, row: tuple) -> None:
-        seen = self.seen.get(table)
+    def add(self, rank: int, row: tuple) -> None:
+        """Stage ``row`` (a ``moltctl.ingest.staging`` row: its type names the table)."""
+        kind = type(row)
+        seen = self.seen.get(kind)
         if seen is not None:
             # an observation identical to one already staged changes no field of the merge
             # (authors repeat in every post and comment they write): stage it once
             if row in seen:
                 return
             seen.add(row)
-        buf = self.buffers[table]
-        if table in STAGED:
+        buf = self.buffers[kind]
+        prefix = TARGETS[kind].prefix
+        if prefix is RANKED:
             self.seq += 1
             buf.append((self.seq, rank, *row))
-        else:
+        elif prefix is OF_SNAPSHOT:
             buf.append(self.prefix + row)
+        else:
+            buf.append(row)
         if len(buf) >= self.batch:
-            self.flush(table)
+            self.flush(kind)
 
-    def scores(self, is_post: bool, item_id: str, author_handle, scores: str) -> None:
-        evals = self.buffers["evals"]
-        evals.append((is_post, item_id, author_handle, scores))
-        if len(evals) >= self.batch:
-            self.flush("evals")
-
-    def flush(self, table: str) -> None:
+    def flush(self, kind: type) -> None:
         if self.error is not None:
             raise self.error
-        rows = self.buffers[table]
+        rows = self.buffers[kind]
         if not rows:
             return
-        self.buffers[table] = []
-        self.counts[table] += len(rows)
+        self.buffers[kind] = []
+        self.counts[TARGETS[kind].key] += len(rows)
         if self.THREADED:
-            self.queue.put((table, rows))
+            self.queue.put((kind, rows))
         else:  # in the caller's thread (for measurements)
-            self._copy(table, rows)
+            self._copy(kind, rows)
 
     def close(self, abort: bool = False) -> None:
         """Stop the writer (after what is queued, unless ``abort``); the connection is the
@@ -223,171 +187,198 @@ class CopySink(rec.Sink):
 
     def finish(self) -> None:
         """Flush everything, wait for the writer, raise its error if it had one."""
-        for table in self.buffers:
-            self.flush(table)
+        for kind in self.buffers:
+            self.flush(kind)
         self.close()
         if self.error is not None:
             raise self.error
 
 
-def _score_dims(conn) -> list[dict]:
-    cur = _exec(conn, sqlfiles.render("ingest/score_columns.sql"))
-    return [{"name": name, "flag": flag} for name, flag in cur.fetchall()]
-
-
 def _rebuild(conn, e: dict, t: dt.datetime, *, sid=None, removed=None) -> int:
     """Rebuild the timelines of rc_ids from ``t`` (up to the horizon of snapshot ``sid``'s
     observations when given); return the net change in version rows."""
-    counts = _script(
+    counted = run_script(
         conn,
         "ingest/scd2_rebuild.sql.j2",
         {"t": t, "removed": removed, "sid": sid},
         e=e,
         horizon=sid is not None,
     )
-    # statements: rc_prev, rc_h, rc_obs, rc_new, DELETE, INSERT, DROP
-    return counts[5] - counts[4]
+    return counted["added"] - counted["deleted"]
 
 
 def _remove_snapshot(conn, sid, t: dt.datetime) -> None:
     """Take a loaded snapshot out: rebuild the timelines it touched without it, then delete
     it (its posts, comments, evaluations, history and observations cascade)."""
-    _exec(conn, sqlfiles.render("ingest/xact_lock.sql"), {"key": SCD2_LOCK})
+    run_script(conn, "ingest/xact_lock.sql", {"key": SCD2_LOCK})
     for e in ENTITIES:
-        _exec(conn, sqlfiles.render("ingest/rc_ids_snapshot.sql.j2", e=e), {"sid": sid})
-        _exec(conn, sqlfiles.render("ingest/observations_delete.sql.j2", e=e), {"sid": sid})
+        run_script(conn, "ingest/rc_ids_snapshot.sql.j2", {"sid": sid}, e=e)
+        run_script(conn, "ingest/observations_delete.sql.j2", {"sid": sid}, e=e)
         _rebuild(conn, e, t, removed=sid)
-        _exec(conn, sqlfiles.render("ingest/rc_ids_drop.sql"))
-    _exec(conn, sqlfiles.render("ingest/snapshot_delete.sql"), {"sid": sid})
+        run_script(conn, "ingest/rc_ids_drop.sql")
+    run_script(conn, "ingest/snapshot_delete.sql", {"sid": sid})
 
 
-def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -> SnapshotResult:
-    t = src.created_at
-    res = SnapshotResult(src.run_id, str(src.path), t, "loaded", warnings=warns)
-    _exec(conn, sqlfiles.render("citus/sequential.sql"), {"local": True})
-    row = _exec(conn, sqlfiles.render("ingest/snapshot_find.sql"), {"run_id": src.run_id})
-    found = row.fetchone()
-    if found is not None:
-        old_id, status, old_t = found
+# --- the steps of one snapshot's load, in order, in one transaction ------------------------
+
+
+def _claim(conn, src: Source, replace: bool, res: SnapshotResult, report: Reporter):
+    """Claim the run (a copy loaded before goes, with ``replace``); its snapshot id, or None
+    when there is nothing to load (``res.status`` says why)."""
+    # on Citus: multi-shard writes, then writes of the reference table snapshots
+    run_script(conn, "citus/sequential.sql", {"local": True})
+    found = run_script(conn, "ingest/snapshot_find.sql", {"run_id": src.run_id})
+    if found:
+        status = found["status"]
         if status == "completed" and not replace:
             res.status = "already loaded"
-            return res
+            return None
         if status == "completed":  # a loaded copy goes (a failed run's row: nothing to say)
             report.phase("replace")
-        _remove_snapshot(conn, old_id, old_t)
-        viewlog.snapshot(conn, old_id, old_t, "replaced" if status == "completed" else "removed")
+        _remove_snapshot(conn, found["id"], found["created_at"])
+        viewlog.snapshot(
+            conn,
+            found["id"],
+            found["created_at"],
+            "replaced" if status == "completed" else "removed",
+        )
         if status == "completed":
             res.status = "replaced"
-    claimed = _exec(
-        conn,
-        sqlfiles.render("ingest/snapshot_claim.sql"),
-        {"run_id": src.run_id, "created_at": t},
-    ).fetchone()
-    if claimed is None:  # a concurrent ingest of the same run committed it first
+    claimed = run_script(
+        conn, "ingest/snapshot_claim.sql", {"run_id": src.run_id, "created_at": src.created_at}
+    )
+    if not claimed:  # a concurrent ingest of the same run committed it first
         res.status = "already loaded"
-        return res
-    sid = claimed[0]
-    _script(conn, "ingest/staging.sql")
+        return None
+    run_script(conn, "ingest/staging.sql")
+    return claimed["id"]
 
-    clock = time.perf_counter()
 
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        res.timings[name] = res.timings.get(name, 0.0) + now - clock
-        clock = now
-
-    sink = CopySink(conn, sid, t)
+def _copy(conn, src: Source, sid, warns: Warnings, report: Reporter) -> dict[str, int]:
+    """Read the records, dispatch each to its handler, COPY the rows; the rows per table."""
+    sink = CopySink(conn, sid, src.created_at)
     report.count_rows = lambda: sink.rows
-    report.phase("read")
     try:
-        src.feed(sink, warns, report.read if report.fn else None)
+        with closing(src.records(warns, report.read if report.fn else None)) as records:
+            for kind, where, value in records:
+                for rank, row in DISPATCH[kind](value, where, warns):
+                    sink.add(rank, row)
         sink.finish()
     finally:
         sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches
-    _exec(conn, sqlfiles.render("ingest/staging_analyze.sql"))
-    lap("parse_copy")
-    report.phase("posts_comments")
+    run_script(conn, "ingest/staging_analyze.sql")
+    return sink.counts
 
-    params = {"sid": sid, "t": t}
-    posts = _exec(
-        conn,
-        sqlfiles.render(
-            "ingest/posts_insert.sql.j2", cols=rec.POST_COLS[1:], real_below=rec.POST_EVAL
-        ),
-        params,
-    ).rowcount
-    comments = _exec(
-        conn,
-        sqlfiles.render("ingest/comments_insert.sql.j2", cols=rec.COMMENT_COLS[1:]),
-        params,
-    ).rowcount
-    lap("posts_comments")
-    report.phase("scd2")
 
-    # SCD2: one ingest at a time from here to commit
-    _exec(conn, sqlfiles.render("ingest/xact_lock.sql"), {"key": SCD2_LOCK})
-    later = _exec(conn, sqlfiles.render("ingest/later_snapshot_exists.sql"), params).fetchone()[0]
-    observed = {}
-    versions = {}
+def _merge(conn, params: dict) -> dict[str, int]:
+    """Posts and comments of the snapshot, each merged per field from its observations."""
+    posts = run_script(
+        conn,
+        "ingest/posts_insert.sql.j2",
+        params,
+        cols=PostRow._fields[1:],
+        real_below=rec.POST_EVAL,
+    )
+    comments = run_script(
+        conn, "ingest/comments_insert.sql.j2", params, cols=CommentRow._fields[1:]
+    )
+    return {**posts, **comments}
+
+
+def _scd2(conn, params: dict, res: SnapshotResult) -> dict[str, int]:
+    """Agents' and submolts' versions: forward, or rebuilt where a later snapshot knows them.
+    One ingest at a time from here to commit."""
+    run_script(conn, "ingest/xact_lock.sql", {"key": SCD2_LOCK})
+    later = run_script(conn, "ingest/later_snapshot_exists.sql", params)["later"]
+    rows = {}
     for e in ENTITIES:
-        observed[e["table"]] = _script(conn, "ingest/scd2_observe.sql.j2", params, e=e)[0]
+        table = e["table"]
+        rows[table] = run_script(conn, "ingest/scd2_observe.sql.j2", params, e=e)["observed"]
         backfill = 0
         if later:
-            backfill = _script(conn, "ingest/scd2_classify.sql.j2", params, e=e)[0]
-        counts = _script(conn, "ingest/scd2_forward.sql.j2", params, e=e)
-        versions[e["table"]] = counts[-1]
+            backfill = run_script(conn, "ingest/scd2_classify.sql.j2", params, e=e)["backfill"]
+        versions = run_script(conn, "ingest/scd2_forward.sql.j2", params, e=e)["versions"]
         if backfill:
             res.backfilled = True
-            _exec(conn, sqlfiles.render("ingest/rc_ids_backfill.sql.j2", e=e))
-            versions[e["table"]] += _rebuild(conn, e, t, sid=sid)
-            _exec(conn, sqlfiles.render("ingest/rc_ids_drop.sql"))
-    lap("scd2")
-    report.phase("score_history")
+            run_script(conn, "ingest/rc_ids_backfill.sql.j2", e=e)
+            versions += _rebuild(conn, e, params["t"], sid=params["sid"])
+            run_script(conn, "ingest/rc_ids_drop.sql")
+        rows[f"{table[:-1]}_versions"] = versions
+    return rows
 
-    history = _exec(
-        conn, sqlfiles.render("ingest/score_history.sql.j2", dims=_score_dims(conn)), params
-    ).rowcount
-    lap("score_history")
-    finish = _exec(conn, sqlfiles.render("ingest/snapshot_finish_values.sql")).fetchone()
-    report.phase("commit")
-    _exec(
+
+def _score_history(conn, params: dict) -> int:
+    with conn.cursor(row_factory=dict_row) as cur:
+        dims = cur.execute(sqlfiles.render("ingest/score_columns.sql")).fetchall()
+    return run_script(conn, "ingest/score_history.sql.j2", params, dims=dims)["history"]
+
+
+def _complete(conn, src: Source, sid, rows: dict[str, int]) -> None:
+    # computed first: on Citus an UPDATE of a reference table may neither call a volatile
+    # function nor read a temp table
+    finish = run_script(conn, "ingest/snapshot_finish_values.sql")
+    run_script(
         conn,
-        sqlfiles.render("ingest/snapshot_complete.sql"),
+        "ingest/snapshot_complete.sql",
         {
-            "completed_at": finish[0],
-            "avg_karma": finish[1],
+            "completed_at": finish["completed_at"],
+            "avg_karma": finish["avg_karma"],
             "sid": sid,
-            "posts": posts,
-            "comments": comments,
-            "agents": observed["agents"],
-            "submolts": observed["submolts"],
+            "posts": rows["posts"],
+            "comments": rows["comments"],
+            "agents": rows["agents"],
+            "submolts": rows["submolts"],
             "site_stats": orjson.dumps(src.site_stats).decode(),
         },
     )
-    viewlog.snapshot(conn, sid, t, "loaded")
+    viewlog.snapshot(conn, sid, src.created_at, "loaded")
+
+
+def _timed(res: SnapshotResult, name: str, step, *args):
+    """Run one step; its seconds go to ``res.timings[name]`` (the benchmarks' phases)."""
+    clock = time.perf_counter()
+    try:
+        return step(*args)
+    finally:
+        res.timings[name] = res.timings.get(name, 0.0) + time.perf_counter() - clock
+
+
+def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -> SnapshotResult:
+    res = SnapshotResult(src.run_id, str(src.path), src.created_at, "loaded", warnings=warns)
+    sid = _claim(conn, src, replace, res, report)
+    if sid is None:
+        return res
+    params = {"sid": sid, "t": src.created_at}
+    report.phase("read")
+    copied = _timed(res, "parse_copy", _copy, conn, src, sid, warns, report)
+    report.phase("posts_comments")
+    merged = _timed(res, "posts_comments", _merge, conn, params)
+    report.phase("scd2")
+    versioned = _timed(res, "scd2", _scd2, conn, params, res)
+    report.phase("score_history")
+    history = _timed(res, "score_history", _score_history, conn, params)
+    report.phase("commit")
+    _complete(conn, src, sid, {**merged, **versioned})
     res.rows = {
-        "posts": posts,
-        "comments": comments,
-        "post_evaluations": sink.counts["post_evaluations"],
-        "comment_evaluations": sink.counts["comment_evaluations"],
-        "agents": observed["agents"],
-        "agent_versions": versions["agents"],
-        "submolts": observed["submolts"],
-        "submolt_versions": versions["submolts"],
+        "posts": merged["posts"],
+        "comments": merged["comments"],
+        "post_evaluations": copied["post_evaluations"],
+        "comment_evaluations": copied["comment_evaluations"],
+        "agents": versioned["agents"],
+        "agent_versions": versioned["agent_versions"],
+        "submolts": versioned["submolts"],
+        "submolt_versions": versioned["submolt_versions"],
         "agent_score_history": history,
     }
     return res
 
 
 def _record_failure(target, src: Source, error: str, started: dt.datetime) -> None:
-    from moltctl.connection import connect
-
     try:
         with connect(target, autocommit=True, application_name="moltctl ingest") as conn:
-            _exec(
+            run_script(
                 conn,
-                sqlfiles.render("ingest/snapshot_failed.sql"),
+                "ingest/snapshot_failed.sql",
                 {
                     "run_id": src.run_id,
                     "created_at": src.created_at,
@@ -408,7 +399,7 @@ def load_source(
     progress: ProgressFn | None = None,
     run: int = 1,
     runs: int = 1,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = locks.WAIT,
 ) -> SnapshotResult:
     """Load one snapshot in one transaction (the caller holds the MAINTENANCE lock).
 
@@ -432,10 +423,6 @@ def load_source(
 def _load_source(
     target, src: Source, replace: bool, strict: bool, report, lock_timeout: float
 ) -> SnapshotResult:
-    import psycopg
-
-    from moltctl.connection import connect
-
     warns = Warnings(strict=strict)
     warns.merge(src.header_warnings)
     started = dt.datetime.now(dt.UTC)
@@ -455,13 +442,14 @@ def _load_source(
             with conn.transaction():
                 partitions.lock_for_load(conn)
                 res = _load(conn, src, replace, warns, report)
+        except (psycopg.Error, ScriptError) as exc:
+            cause = exc.cause if isinstance(exc, ScriptError) else exc  # a step's statement
+            message = f"{src.path}: run {src.run_id}: database error: {first_line(cause)}"
+            _record_failure(target, src, message, started)
+            raise MoltError(message, hint=database_hint(message)) from None
         except MoltError as exc:
             _record_failure(target, src, exc.message, started)
             raise
-        except psycopg.Error as exc:
-            message = f"{src.path}: run {src.run_id}: database error: {first_line(exc)}"
-            _record_failure(target, src, message, started)
-            raise MoltError(message, hint=database_hint(message)) from None
     res.seconds = time.perf_counter() - clock
     res.notes = notes
     return res
@@ -474,7 +462,7 @@ def ingest_paths(
     replace: bool = False,
     strict: bool = False,
     progress: ProgressFn | None = None,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = locks.WAIT,
 ) -> IngestResult:
     """Load every snapshot found in ``paths`` (run dirs, dirs of runs, bundles), oldest first.
 
@@ -487,10 +475,15 @@ def ingest_paths(
     clock = time.perf_counter()
     sources = discover(paths, strict=strict)
     result = IngestResult()
-    with locks.advisory_lock(
-        target, locks.MAINTENANCE, what="maintenance", timeout=lock_timeout, shared=True
-    ) as lock_conn:
-        migrations.require_current(lock_conn)  # once, before anything is written
+    # the schema is checked once, before anything is written; each snapshot has a connection
+    # of its own (load_source)
+    with session(
+        target,
+        locks.MAINTENANCE,
+        shared=True,
+        lock_timeout=lock_timeout,
+        application_name="moltctl ingest",
+    ):
         for run, src in enumerate(sources, 1):
             result.snapshots.append(
                 load_source(

@@ -1,4 +1,4 @@
-"""Find the snapshots in the given paths and stream their records into a sink.
+"""Find the snapshots in the given paths and stream their records: ``(kind, where, dict)``.
 
 Inputs: a run directory (layout A or B), a directory holding run directories or bundles, or a
 bundle (NDJSON, optionally gzipped: first line ``{"type": "snapshot", ...}``, then typed records).
@@ -17,12 +17,14 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl.ingest import records as rec
-from moltctl.ingest.clean import INCOMPLETE, InputError, TooDeep, Warnings, parse
+from moltctl.ingest.clean import INCOMPLETE, parse
+from moltctl.ingest.errors import InputError, TooDeep, Warnings
+from moltctl.timestamps import parse_utc
 
 _RUN_ID = re.compile(r"^(\d{8}T\d{6})(?:\.\d+)?Z$")
 RUN_MARKERS = (
@@ -42,6 +44,8 @@ EARLIEST = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9999, 12, 1, tzinfo=dt.UTC)
 
 Progress = Callable[[int], None]
+# (kind, where, parsed value): what a reader yields, dispatched to a handler by the loader
+Record = tuple[str, str, object]
 
 
 def _size(n: int) -> str:
@@ -111,10 +115,9 @@ def _parse_time(value, where: str) -> dt.datetime:
     if not isinstance(value, str):
         raise InputError(f"{where}: expected a timestamp string, got {value!r}")
     try:
-        ts = dt.datetime.fromisoformat(value)
+        ts = parse_utc(value)
     except ValueError:
         raise InputError(f"{where}: timestamp {value!r} does not parse") from None
-    ts = ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
     return _check_time(ts, where, f"{value!r}")
 
 
@@ -143,14 +146,17 @@ class Source:
     # repairs made in the header (bundle's first line, meta/snapshot.json): the run's too
     header_warnings: Warnings = field(default_factory=Warnings)
 
-    def feed(self, sink: rec.Sink, warns: Warnings, progress: Progress | None = None) -> None:
-        """Stream every record into ``sink``. InputError for bad or unreadable input, and
-        for input without a single record (an empty snapshot is a broken pull, not data)."""
+    def records(self, warns: Warnings, progress: Progress | None = None) -> Iterator[Record]:
+        """Every record, as ``(kind, where, parsed value)``: ``kind`` a key of
+        ``records.HANDLERS`` (or ``records.POST_DETAIL_KIND``), ``where`` the place errors
+        name. InputError for bad or unreadable input, and for input without a single record
+        (an empty snapshot is a broken pull, not data)."""
+        n = 0
         try:
-            if self.kind == "bundle":
-                n = _feed_bundle(self, sink, warns, progress)
-            else:
-                n = _feed_run(self, sink, warns, progress)
+            read = _bundle_records if self.kind == "bundle" else _run_records
+            for record in read(self, warns, progress):
+                n += 1
+                yield record
         except OSError as exc:
             raise _unreadable(exc, self.path) from None
         except RecursionError:
@@ -365,19 +371,16 @@ def _discover(paths: list[str | Path], strict: bool) -> list[Source]:
     return sorted(out, key=lambda s: (s.created_at, s.run_id))
 
 
-def _feed_list(path: Path, key: str, fn, sink, warns, progress, **kw) -> int:
+def _list_records(path: Path, key: str, kind: str, warns, progress) -> Iterator[Record]:
     if not _is_input_file(path):
-        return 0
+        return
     items = _stream_list(path, warns, progress, key=key)
     if items is None:  # not a plain list of objects: an envelope, parsed whole
         items = _envelope(_read_json(path, warns), path, key)
         if progress:
             progress(path.stat().st_size)
-    n = 0
     for i, d in enumerate(items):
-        fn(d, f"{path}: {key}[{i}]", warns, sink, **kw)
-        n += 1
-    return n
+        yield kind, f"{path}: {key}[{i}]", d
 
 
 # where a top-level element may end: a closing brace followed by the list's , or ]
@@ -488,47 +491,42 @@ def _next_element(buf: bytearray, start: int, where: str, warns: Warnings, more)
         pos = cut
 
 
-def _feed_jsonl(path: Path, fn, sink, warns, progress) -> int:
+def _jsonl_records(path: Path, kind: str, warns, progress) -> Iterator[Record]:
     if not _is_input_file(path):
-        return 0
-    n = 0
+        return
     with path.open("rb") as fh:
         last = 0
         for lineno, line in _lines(fh, path):
             where = f"{path}: line {lineno}"
-            fn(parse(line, where, warns), where, warns, sink)
-            n += 1
+            yield kind, where, parse(line, where, warns)
             if progress:
                 pos = fh.tell()
                 progress(pos - last)
                 last = pos
         if progress:
             progress(path.stat().st_size - last)
-    return n
 
 
-def _feed_run(src: Source, sink, warns: Warnings, progress) -> int:
+def _run_records(src: Source, warns: Warnings, progress) -> Iterator[Record]:
     raw = src.path / "raw"
-    n = _feed_list(raw / "agents_list.json", "agents", rec.agent, sink, warns, progress)
-    n += _feed_list(raw / "submolts_list.json", "submolts", rec.submolt, sink, warns, progress)
-    n += _feed_list(raw / "posts_list.json", "posts", rec.post, sink, warns, progress)
+    yield from _list_records(raw / "agents_list.json", "agents", "agent", warns, progress)
+    yield from _list_records(raw / "submolts_list.json", "submolts", "submolt", warns, progress)
+    yield from _list_records(raw / "posts_list.json", "posts", "post", warns, progress)
     details = sorted(raw.glob("post_*.json")) + sorted((raw / "posts").glob("*.json"))
     for path in details:
-        rec.post_detail(_read_json(path, warns), str(path), warns, sink)
-        n += 1
+        yield rec.POST_DETAIL_KIND, str(path), _read_json(path, warns)
         if progress:
             progress(path.stat().st_size)
-    n += _feed_list(raw / "all_comments.json", "comments", rec.comment_flat, sink, warns, progress)
+    yield from _list_records(raw / "all_comments.json", "comments", "comment", warns, progress)
     gold = src.path / "gold"
-    n += _feed_jsonl(gold / "evals.jsonl", rec.post_evaluation, sink, warns, progress)
-    n += _feed_jsonl(gold / "comment_evals.jsonl", rec.comment_evaluation, sink, warns, progress)
-    return n
+    yield from _jsonl_records(gold / "evals.jsonl", "post_evaluation", warns, progress)
+    yield from _jsonl_records(gold / "comment_evals.jsonl", "comment_evaluation", warns, progress)
 
 
-def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> int:
+def _bundle_records(src: Source, warns: Warnings, progress) -> Iterator[Record]:
     raw, stream = _open_bundle(src.path)
     done = last = 0  # uncompressed bytes read, and reported
-    n = seen = 0
+    seen = 0
     with raw:
         started = False
         lineno = 0
@@ -547,19 +545,16 @@ def _feed_bundle(src: Source, sink, warns: Warnings, progress) -> int:
                 if not isinstance(value, dict):
                     raise InputError(f"{where}: expected an object with a 'type'")
                 kind = value.get("type")
-                handler = rec.HANDLERS.get(kind) if isinstance(kind, str) else None
-                if handler is None:
+                if not isinstance(kind, str) or kind not in rec.HANDLERS:
                     if kind is None:
                         raise InputError(f"{where}: record without its type (field 'type')")
                     if kind == "snapshot":
                         raise InputError(f"{where}: a second 'snapshot' record in one bundle")
                     continue  # unknown record types are ignored, like unknown fields
-                handler(value, where, warns, sink)
-                n += 1
+                yield kind, where, value
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(
                 f"{src.path}: line {lineno}: cannot read ({exc}; truncated file?)"
             ) from None
     if progress:
         progress(max(0, src.size - last))
-    return n

@@ -1,99 +1,34 @@
-"""Normalise records of both dialects (API-shaped, extracted) into staging rows, type-checked.
+"""Normalise records of both dialects (API-shaped, extracted) into typed staging rows.
 
-Every function takes a parsed dict, the place it came from (``where``: "file: line 3" or
-"file: posts[2]") and a :class:`Sink`, and adds rows to the sink. Field errors raise
-:class:`InputError` naming the place and the field; nothing else is checked per row.
-A field that is missing or null stays NULL: it is *unknown*, never "empty".
+Every handler takes a parsed dict and the place it came from (``where``: "file: line 3" or
+"file: posts[2]") and yields ``(rank, row)``: a row of ``moltctl.ingest.staging`` (its type
+says which table) and its observation precedence. Field errors raise :class:`InputError`
+naming the place and the field; nothing else is checked per row. A field that is missing or
+null stays NULL: it is *unknown*, never "empty".
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Iterator
 
 import orjson
 
-from moltctl.ingest.clean import InputError, Warnings
+from moltctl.ingest.errors import InputError, Warnings
+from moltctl.ingest.staging import (
+    AgentRow,
+    CommentEvaluationRow,
+    CommentRow,
+    EvalScoresRow,
+    PostEvaluationRow,
+    PostRow,
+    SubmoltRow,
+)
+from moltctl.timestamps import as_utc, parse_time
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
-# staging columns (the loader adds seq/rank; rows are tuples in these orders)
-AGENT_COLS = (
-    "external_id",
-    "handle",
-    "display_name",
-    "bio",
-    "avatar_url",
-    "karma",
-    "follower_count",
-    "following_count",
-    "is_claimed",
-    "is_active",
-    "created_at_source",
-    "last_active",
-    "owner_info",
-)
-SUBMOLT_COLS = (
-    "external_id",
-    "name",
-    "display_name",
-    "description",
-    "subscriber_count",
-    "post_count",
-    "owner_agent_id",
-    "banner_color",
-    "theme_color",
-    "avatar_url",
-    "banner_url",
-    "moderators",
-    "created_at_source",
-)
-POST_COLS = (
-    "external_id",
-    "title",
-    "content",
-    "outbound_url",
-    "upvotes",
-    "downvotes",
-    "score",
-    "comment_count",
-    "author_id",
-    "submolt_id",
-    "permalink",
-    "created_at_source",
-)
-COMMENT_COLS = (
-    "external_id",
-    "post_id",
-    "parent_comment_id",
-    "author_id",
-    "content",
-    "upvotes",
-    "downvotes",
-    "score",
-    "created_at_source",
-)
-POST_EVAL_COLS = (
-    "post_id",
-    "transcript_id",
-    "model",
-    "latency_ms",
-    "finish_reason",
-    "scores",
-    "notes",
-    "raw_result",
-)
-COMMENT_EVAL_COLS = (
-    "comment_id",
-    "post_id",
-    "transcript_id",
-    "author_handle",
-    "model",
-    "latency_ms",
-    "finish_reason",
-    "scores",
-    "notes",
-    "raw_result",
-)
+# what a handler yields: (observation precedence, a staging row)
+Rows = Iterator[tuple[int, tuple]]
 
 # observation precedence within one run (lower wins, per field)
 AGENT_DETAIL, AGENT_RECORD, AGENT_POST_LIST, AGENT_COMMENT = 0, 1, 2, 3
@@ -102,17 +37,6 @@ POST_DETAIL, POST_LIST = 0, 1
 # an evaluation's permalink: fills a post's permalink, never makes a post on its own
 POST_EVAL = 2
 COMMENT_DETAIL, COMMENT_FLAT = 0, 1
-
-
-class Sink:
-    """Where normalised rows go (the loader's COPY buffers implement it)."""
-
-    def add(self, table: str, rank: int, row: tuple) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def scores(self, is_post: bool, item_id: str, author_handle, scores: str) -> None:
-        """The numeric scores of one evaluation (JSON object), for agent_score_history."""
-        raise NotImplementedError  # pragma: no cover - interface
 
 
 def numeric_scores(scores) -> str:
@@ -228,6 +152,8 @@ class Fields:
             )
         return v
 
+    # bool, obj and list spell the same check out: they run several times per record (an
+    # extra call each costs the hot path more than the lines it saves)
     def bool(self, *keys) -> bool | None:
         k, v = self._pick(keys)
         if v is None or isinstance(v, bool):
@@ -241,7 +167,7 @@ class Fields:
         if not isinstance(v, str):
             raise _bad(self.where, self.prefix + k, "a timestamp string", v)
         try:
-            parsed = dt.datetime.fromisoformat(v)
+            parsed = parse_time(v)
         except ValueError:
             raise InputError(
                 f"{self.where}: field '{self.prefix}{k}': timestamp {_show(v)} does not parse "
@@ -249,7 +175,7 @@ class Fields:
             ) from None
         if parsed.tzinfo is None:
             self.warns.add("naive_ts", f"{self.where}: field '{self.prefix}{k}'")
-            parsed = parsed.replace(tzinfo=dt.UTC)
+            parsed = as_utc(parsed)
         return parsed.isoformat()
 
     def obj(self, *keys) -> dict | None:
@@ -276,14 +202,14 @@ def _json(v) -> str | None:
 # --- agents ------------------------------------------------------------------------------
 
 
-def agent(d, where: str, warns: Warnings, sink: Sink, rank: int = AGENT_RECORD) -> str:
-    """An agent record (API ``id/name/description...`` or extracted ``agent_external_id...``)."""
+def agent(d, where: str, warns: Warnings, rank: int = AGENT_RECORD):
+    """An agent record (API ``id/name/description...`` or extracted ``agent_external_id...``);
+    returns its id (to a ``yield from``)."""
     f = Fields(d, where, warns)
     ext = f.id("id", "agent_external_id", "external_id")
-    sink.add(
-        "agents",
+    yield (
         rank,
-        (
+        AgentRow(
             ext,
             f.text("name", "handle"),
             f.text("display_name"),
@@ -302,17 +228,16 @@ def agent(d, where: str, warns: Warnings, sink: Sink, rank: int = AGENT_RECORD) 
     return ext
 
 
-def _embedded_author(f: Fields | None, sink: Sink, rank: int) -> str | None:
+def _embedded_author(f: Fields | None, rank: int):
     """An API-shaped ``author`` object: observe the agent; return its id (None if absent)."""
     if f is None:
         return None
     ext = f.id("id", required=False)
     if ext is None:
         return None
-    sink.add(
-        "agents",
+    yield (
         rank,
-        (
+        AgentRow(
             ext,
             f.text("name"),
             f.text("display_name"),
@@ -331,27 +256,20 @@ def _embedded_author(f: Fields | None, sink: Sink, rank: int) -> str | None:
     return ext
 
 
-def _extracted_author(f: Fields, sink: Sink, rank: int) -> str | None:
+def _extracted_author(f: Fields, rank: int):
     ext = f.id("author_external_id", required=False)
     if ext is None:
         return None
-    sink.add(
-        "agents",
+    yield (
         rank,
-        (
+        AgentRow(
             ext,
-            f.text("author_handle"),
-            None,
-            f.text("author_bio"),
-            None,
-            f.int("author_karma"),
-            f.int("author_follower_count"),
-            f.int("author_following_count"),
-            None,
-            None,
-            None,
-            None,
-            _json(f.obj("author_owner")),
+            handle=f.text("author_handle"),
+            bio=f.text("author_bio"),
+            karma=f.int("author_karma"),
+            follower_count=f.int("author_follower_count"),
+            following_count=f.int("author_following_count"),
+            owner_info=_json(f.obj("author_owner")),
         ),
     )
     return ext
@@ -360,17 +278,16 @@ def _extracted_author(f: Fields, sink: Sink, rank: int) -> str | None:
 # --- submolts ----------------------------------------------------------------------------
 
 
-def submolt(d, where: str, warns: Warnings, sink: Sink, rank: int = SUBMOLT_RECORD) -> str:
+def submolt(d, where: str, warns: Warnings, rank: int = SUBMOLT_RECORD):
     f = Fields(d, where, warns)
     ext = f.id("id", "submolt_external_id", "external_id")
     owner = f.sub("owner")
     owner_id = f.id("owner_agent_id", "owner_external_id", required=False)
     if owner_id is None and owner is not None:
         owner_id = owner.id("id", required=False)
-    sink.add(
-        "submolts",
+    yield (
         rank,
-        (
+        SubmoltRow(
             ext,
             f.text("name", "slug", "submolt_slug"),
             f.text("display_name"),
@@ -389,27 +306,24 @@ def submolt(d, where: str, warns: Warnings, sink: Sink, rank: int = SUBMOLT_RECO
     return ext
 
 
-def _submolt_ref(ext, name, display_name, sink: Sink) -> None:
+def _submolt_ref(ext, name, display_name) -> Rows:
+    """The submolt a post names (read before the check: a bad name is an error either way)."""
     if ext is not None:
-        sink.add(
-            "submolts",
-            SUBMOLT_POST,
-            (ext, name, display_name, None, None, None, None, None, None, None, None, None, None),
-        )
+        yield SUBMOLT_POST, SubmoltRow(ext, name, display_name)
 
 
 # --- posts -------------------------------------------------------------------------------
 
 
-def post(d, where: str, warns: Warnings, sink: Sink, rank: int = POST_LIST) -> str:
-    """A post in either dialect; also observes its author and submolt."""
+def post(d, where: str, warns: Warnings, rank: int = POST_LIST):
+    """A post in either dialect; also observes its author and submolt; returns its id."""
     f = Fields(d, where, warns)
     author_rank = AGENT_DETAIL if rank == POST_DETAIL else AGENT_POST_LIST
     if "post_external_id" in f.d:
         ext = f.id("post_external_id")
-        author = _extracted_author(f, sink, author_rank)
+        author = yield from _extracted_author(f, author_rank)
         sub_id = f.id("submolt_external_id", required=False)
-        _submolt_ref(sub_id, f.text("submolt_slug"), f.text("submolt_display_name"), sink)
+        yield from _submolt_ref(sub_id, f.text("submolt_slug"), f.text("submolt_display_name"))
         title, content, url = (
             f.text("title"),
             f.text("body_text", "content"),
@@ -417,21 +331,20 @@ def post(d, where: str, warns: Warnings, sink: Sink, rank: int = POST_LIST) -> s
         )
     else:
         ext = f.id("id")
-        author = _embedded_author(f.sub("author"), sink, author_rank)
+        author = yield from _embedded_author(f.sub("author"), author_rank)
         sm = f.sub("submolt")
         sub_id = None
         if sm is not None:
             sub_id = sm.id("id", required=False)
-            _submolt_ref(sub_id, sm.text("name"), sm.text("display_name"), sink)
+            yield from _submolt_ref(sub_id, sm.text("name"), sm.text("display_name"))
         if author is None:
             author = f.id("author_id", required=False)
         if sub_id is None:
             sub_id = f.id("submolt_id", required=False)
         title, content, url = f.text("title"), f.text("content"), f.text("url", "outbound_url")
-    sink.add(
-        "posts",
+    yield (
         rank,
-        (
+        PostRow(
             ext,
             title,
             content,
@@ -452,45 +365,41 @@ def post(d, where: str, warns: Warnings, sink: Sink, rank: int = POST_LIST) -> s
 # --- comments ----------------------------------------------------------------------------
 
 
-def comment_flat(d, where: str, warns: Warnings, sink: Sink, rank: int = COMMENT_FLAT) -> None:
+def comment_flat(d, where: str, warns: Warnings, rank: int = COMMENT_FLAT) -> Rows:
     """A flat comment: extracted form, or API-shaped with ``post_id`` and ``parent_id``."""
     f = Fields(d, where, warns)
     if "comment_external_id" in f.d:
         ext = f.id("comment_external_id")
         post_id = f.id("post_external_id", "post_id")
         parent = f.id("parent_comment_external_id", "parent_id", required=False)
-        author = _extracted_author(f, sink, AGENT_COMMENT)
+        author = yield from _extracted_author(f, AGENT_COMMENT)
         content = f.text("body_text", "content")
     else:
         ext = f.id("id")
         post_id = f.id("post_id", "post_external_id")
         parent = f.id("parent_id", "parent_comment_id", required=False)
-        author = _embedded_author(f.sub("author"), sink, AGENT_COMMENT)
+        author = yield from _embedded_author(f.sub("author"), AGENT_COMMENT)
         if author is None:
             author = f.id("author_id", required=False)
         content = f.text("content", "body_text")
-    _add_comment(sink, rank, f, ext, post_id, parent, author, content)
+    yield rank, _comment(f, ext, post_id, parent, author, content)
     tree = f.list("replies")
     if tree:
-        comment_tree(tree, post_id, ext, where, warns, sink, path=f"{f.prefix}replies")
+        yield from comment_tree(tree, post_id, ext, where, warns, path=f"{f.prefix}replies")
 
 
-def _add_comment(sink: Sink, rank: int, f, ext, post_id, parent, author, content) -> None:
+def _comment(f: Fields, ext, post_id, parent, author, content) -> CommentRow:
     """One comment row (the metrics are read here, after its identity, in both dialects)."""
-    sink.add(
-        "comments",
-        rank,
-        (
-            ext,
-            post_id,
-            parent,
-            author,
-            content,
-            f.int("upvotes"),
-            f.int("downvotes"),
-            f.int("score"),
-            f.ts("created_at"),
-        ),
+    return CommentRow(
+        ext,
+        post_id,
+        parent,
+        author,
+        content,
+        f.int("upvotes"),
+        f.int("downvotes"),
+        f.int("score"),
+        f.ts("created_at"),
     )
 
 
@@ -500,9 +409,8 @@ def comment_tree(
     parent: str | None,
     where: str,
     warns: Warnings,
-    sink: Sink,
     path: str = "comments",
-) -> None:
+) -> Rows:
     """An API comment tree (``replies`` nest to any depth), flattened with its parent ids."""
     stack = [(comments, parent, path)]
     while stack:
@@ -511,30 +419,30 @@ def comment_tree(
             f = Fields(d, where, warns, f"{at}[{i}].")
             if "comment_external_id" in f.d:
                 ext = f.id("comment_external_id")
-                author = _extracted_author(f, sink, AGENT_COMMENT)
+                author = yield from _extracted_author(f, AGENT_COMMENT)
                 content = f.text("body_text", "content")
                 par = f.id("parent_comment_external_id", "parent_id", required=False)
             else:
                 ext = f.id("id")
-                author = _embedded_author(f.sub("author"), sink, AGENT_COMMENT)
+                author = yield from _embedded_author(f.sub("author"), AGENT_COMMENT)
                 content = f.text("content")
                 par = f.id("parent_id", required=False)
-            _add_comment(sink, COMMENT_DETAIL, f, ext, post_id, par or parent_id, author, content)
+            yield COMMENT_DETAIL, _comment(f, ext, post_id, par or parent_id, author, content)
             replies = f.list("replies")
             if replies:
                 stack.append((replies, ext, f"{at}[{i}].replies"))
 
 
-def post_detail(d, where: str, warns: Warnings, sink: Sink) -> None:
+def post_detail(d, where: str, warns: Warnings) -> Rows:
     """A post detail envelope ``{"post": ..., "comments": [tree]}``."""
     f = Fields(d, where, warns)
     p = f.obj("post")
     if p is None:
         raise InputError(f"{where}: record without its post (field 'post')")
-    ext = post(p, where, warns, sink, POST_DETAIL)
+    ext = yield from post(p, where, warns, POST_DETAIL)
     tree = f.list("comments")
     if tree:
-        comment_tree(tree, ext, None, where, warns, sink)
+        yield from comment_tree(tree, ext, None, where, warns)
 
 
 # --- evaluations -------------------------------------------------------------------------
@@ -552,21 +460,20 @@ def _scores(f: Fields):
     return scores, notes, result
 
 
-def post_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
+def post_evaluation(d, where: str, warns: Warnings) -> Rows:
     f = Fields(d, where, warns)
     scores, notes, result = _scores(f)
     raw = f.obj("raw_result")
     if raw is None and result is not None:
         raw = result.d
     post_id = f.id("post_id", "post_external_id")
-    sink.scores(True, post_id, None, numeric_scores(scores))
+    yield 0, EvalScoresRow(True, post_id, None, numeric_scores(scores))
     permalink = f.text("permalink")
     if permalink:
-        sink.add("posts", POST_EVAL, (post_id, *[None] * 9, permalink, None))
-    sink.add(
-        "post_evaluations",
+        yield POST_EVAL, PostRow(post_id, permalink=permalink)
+    yield (
         0,
-        (
+        PostEvaluationRow(
             post_id,
             f.text("transcript_id"),
             f.text("model") or "unknown",
@@ -579,7 +486,7 @@ def post_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
     )
 
 
-def comment_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
+def comment_evaluation(d, where: str, warns: Warnings) -> Rows:
     f = Fields(d, where, warns)
     scores, notes, result = _scores(f)
     raw = f.obj("raw_result")
@@ -587,11 +494,10 @@ def comment_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
         raw = result.d
     comment_id = f.id("comment_id", "comment_external_id")
     handle = f.text("author", "author_handle")
-    sink.scores(False, comment_id, handle, numeric_scores(scores))
-    sink.add(
-        "comment_evaluations",
+    yield 0, EvalScoresRow(False, comment_id, handle, numeric_scores(scores))
+    yield (
         0,
-        (
+        CommentEvaluationRow(
             comment_id,
             f.id("post_id", "post_external_id", required=False) or "",
             f.text("transcript_id"),
@@ -606,6 +512,7 @@ def comment_evaluation(d, where: str, warns: Warnings, sink: Sink) -> None:
     )
 
 
+# record kind (a bundle's "type", or what a run directory's file holds) -> its handler
 HANDLERS = {
     "agent": agent,
     "submolt": submolt,
@@ -614,3 +521,5 @@ HANDLERS = {
     "post_evaluation": post_evaluation,
     "comment_evaluation": comment_evaluation,
 }
+# a run directory's post_<id>.json (never a bundle record type)
+POST_DETAIL_KIND = "post_detail"

@@ -2,4 +2,4 @@
 SELECT EXISTS (
     SELECT 1 FROM snapshots
     WHERE id <> %(sid)s AND status = 'completed' AND created_at >= %(t)s
-)
+) AS later

@@ -643,10 +643,10 @@ def loaded_db(pg_admin: str, template_db: str):
 
     from moltctl import views
     from moltctl.connection import resolve
-    from tests.conftest import _fresh, _with_db
+    from tests.helpers.db import create_db, with_db
 
-    name = _fresh(pg_admin, template_db)
-    dsn = _with_db(pg_admin, name)
+    name = create_db(pg_admin, template_db)
+    dsn = with_db(pg_admin, name)
     with psycopg.connect(dsn, autocommit=True) as conn:
         ds = load(conn)
     results = views.refresh(resolve(dsn))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
 from pathlib import Path
+
+import pytest
 
 AGENT_ATTRS = (
     "handle, display_name, bio, avatar_url, karma, follower_count, following_count, "
@@ -118,3 +121,17 @@ def post(ext: str, by: str, **fields) -> dict:
         "submolt": {"id": "s1", "name": "general", "display_name": "General"},
         **fields,
     }
+
+
+@pytest.fixture
+def no_hang():
+    """A hang fails the test instead of the suite (a FIFO read blocks forever)."""
+
+    def alarm(*_):
+        raise TimeoutError("hung: moltctl blocked on the input")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)

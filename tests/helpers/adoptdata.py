@@ -12,23 +12,15 @@ import psycopg
 import pytest
 
 from moltctl import sqlfiles
-from tests.conftest import SHARED
+from moltctl.migrations import SPEC_TABLES
+from tests.helpers.db import SHARED
 
 SPEC = SHARED / "spec" / "database-schema.md"
-FIXTURE = Path(__file__).parent / "fixtures" / "spec_schema.sql"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "spec_schema.sql"
 UTC = dt.UTC
 T0 = dt.datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
 RUNS = 4  # hourly snapshots, T0 .. T0 + 3 h
-TABLES = (
-    "snapshots",
-    "agents",
-    "submolts",
-    "posts",
-    "comments",
-    "post_evaluations",
-    "comment_evaluations",
-    "agent_score_history",
-)
+TABLES = SPEC_TABLES
 
 
 def spec_statements() -> list[str]:

@@ -1,0 +1,75 @@
+"""The test server's databases and the shared data: what fixtures and tests share."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+REAL_RUN = SHARED / "data" / "runs" / "20260130T170118Z"
+API_SAMPLES = SHARED / "data" / "api-samples"
+# why the tests that read the real run, the API samples or the spec skip without ../shared
+NO_SHARED = f"needs ../shared (the spec and real data, looked for at {SHARED}): see README, Testing"
+
+_counter = itertools.count()
+
+
+def with_db(conninfo: str, dbname: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(conninfo)
+    params["dbname"] = dbname
+    return make_conninfo(**params)
+
+
+def admin_exec(pg_admin: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_admin, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def create_db(pg_admin: str, template: str | None):
+    name = f"moltctl_t{os.getpid()}_{next(_counter)}"
+    tpl = f' TEMPLATE "{template}"' if template else ""
+    admin_exec(pg_admin, f'CREATE DATABASE "{name}"{tpl}')
+    return name
+
+
+def latest_version() -> str:
+    from moltctl.migrations import discover
+
+    return discover()[-1].version
+
+
+def all_labels() -> list[str]:
+    from moltctl.migrations import discover
+
+    return [m.label for m in discover()]
+
+
+def scalar(conn, sql: str, params=None):
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def migrate_to(dsn: str, version: str) -> None:
+    """Apply the migrations up to ``version`` only (the later ones stay pending)."""
+    from moltctl import schema
+    from moltctl.connection import resolve
+
+    schema.migrate(resolve(dsn), upto=version)
+
+
+def public_relations(dsn: str) -> list[str]:
+    """Every table, view and index in the public schema (an empty database has none)."""
+    import psycopg
+
+    with psycopg.connect(dsn) as c:
+        return [
+            r[0]
+            for r in c.execute(
+                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                "ORDER BY 1"
+            )
+        ]
