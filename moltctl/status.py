@@ -46,13 +46,13 @@ def gather(target) -> dict:
 
 def _views(conn) -> list[dict]:
     if not conn.execute(
-        sqlfiles.render("core/table_exists.sql"), {"name": "moltctl_view_changes"}
+        sqlfiles.render("migration_history/table_exists.sql"), {"name": "moltctl_view_changes"}
     ).fetchone()[0]:
-        return dicts(conn.execute(sqlfiles.render("core/status_views_legacy.sql")))
+        return dicts(conn.execute(sqlfiles.render("status/views_legacy.sql")))
     rows = []
     for name in views.VIEWS:
         cur = conn.execute(
-            sqlfiles.render("core/status_views.sql"),
+            sqlfiles.render("status/views.sql"),
             {"name": name, "tables": list(views.TABLES[name])},
         )
         rows.extend(dicts(cur))
