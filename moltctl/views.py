@@ -182,17 +182,19 @@ def _incremental(conn, name: str, changes: list[Change], dims: list[dict]) -> No
         return
     gone = [c.snapshot_id for c in changes if c.kind in ("replaced", "removed")]
     ranges = [c for c in changes if c.upto is not None]
-    agents = [
-        r[0]
-        for r in conn.execute(
-            sqlfiles.render("views/agent_leaderboard_gone.sql"),
-            {
-                "sids": gone,
-                "lo": [c.created_at for c in ranges],
-                "hi": [c.upto for c in ranges],
-            },
-        )
-    ]
+    agents = []
+    if gone or ranges:  # (the query reads every stored row: not for a plain load)
+        agents = [
+            r[0]
+            for r in conn.execute(
+                sqlfiles.render("views/agent_leaderboard_gone.sql"),
+                {
+                    "sids": gone,
+                    "lo": [c.created_at for c in ranges],
+                    "hi": [c.upto for c in ranges],
+                },
+            )
+        ]
     loaded = [c.snapshot_id for c in changes if c.kind == "loaded"]
     if not agents and not loaded:
         return
@@ -200,6 +202,11 @@ def _incremental(conn, name: str, changes: list[Change], dims: list[dict]) -> No
         "views/agent_leaderboard_refresh.sql.j2", dimensions=dims, full=False, block=BLOCK
     )
     _script(conn, sql, {"agents": agents, "sids": loaded})
+    if conn.execute(sqlfiles.render("views/agent_leaderboard_big.sql.j2", block=BLOCK)).fetchone()[
+        0
+    ]:
+        _script(conn, sqlfiles.render("views/agent_leaderboard_split.sql.j2", block=BLOCK))
+    conn.execute(sqlfiles.render("views/agent_leaderboard_ahead.sql"))
 
 
 def _refresh_one(conn, name: str, *, full: bool, changes: list[Change], dims) -> Refreshed:
@@ -221,7 +228,9 @@ def _refresh_one(conn, name: str, *, full: bool, changes: list[Change], dims) ->
                 rebuild(conn, name, dims)
             else:
                 method = "incremental"
+                _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))
                 _incremental(conn, name, mine, dims)
+                _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=False))
             _script(
                 conn,
                 sqlfiles.render("views/changes_consume.sql"),
@@ -279,7 +288,7 @@ def refresh(
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         results = []
         with conn.transaction():
-            conn.execute(sqlfiles.render("views/refresh_settings.sql"))
+            _script(conn, sqlfiles.render("views/refresh_settings.sql"))
             dims = registry(conn)
             changes = pending_changes(conn, wanted)
             for name in (n for n in VIEWS if n in wanted):
