@@ -16,10 +16,11 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from moltctl import migrations, sqlfiles
+from moltctl import locks, sqlfiles
 from moltctl.dimensions import registry
 from moltctl.errors import MoltError, UsageError, first_line
 from moltctl.rows import dicts
+from moltctl.session import session
 
 # refresh and create in this order (none reads another)
 VIEWS = ("hourly_growth", "agent_leaderboard", "dimension_trends")
@@ -271,20 +272,15 @@ def refresh(
     """
     import psycopg
 
-    from moltctl import locks
-    from moltctl.connection import connect
-
     wanted = list(dict.fromkeys(names or VIEWS))
     unknown = [n for n in wanted if n not in VIEWS]
     if unknown:
         raise UsageError(
             f"unknown view {unknown[0]!r} (the views are {', '.join(VIEWS)})",
         )
-    with (
-        locks.advisory_lock(target, locks.REFRESH, what="refresh-views", timeout=lock_timeout),
-        connect(target, autocommit=True, application_name="moltctl refresh-views") as conn,
-    ):
-        migrations.require_current(conn)
+    with session(
+        target, locks.REFRESH, lock_timeout=lock_timeout, application_name="moltctl refresh-views"
+    ) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         results = []
         with conn.transaction():

@@ -128,16 +128,7 @@ def _lazy_core_imports() -> set[tuple[str, str]]:
     return out
 
 
-# views.py is being rewritten in a parallel branch (incremental views), which turns its
-# refresh into a session(); until then its lock and connection are imported in refresh().
-# The list may only shrink
-LAZY_LEFT = {
-    ("moltctl.views", "moltctl"),
-    ("moltctl.views", "moltctl.connection"),
-}
-
-
 def test_core_imports_its_own_modules_at_the_top():
     # lazy imports protect `moltctl --help` from heavy libraries; the CLI layer does that, so
     # inside the core a moltctl import in a function only hides the dependency
-    assert _lazy_core_imports() <= LAZY_LEFT
+    assert _lazy_core_imports() == set()
