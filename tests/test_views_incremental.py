@@ -235,16 +235,17 @@ def test_full_recomputes_what_the_log_does_not_know(conn, target, pool):
     assert_equal_to_full(conn, "after --full")
 
 
-def _history_reads(conn) -> int:
+def _history_reads(conn, command: str = "refresh-views") -> int:
     """Rows read so far from the history tables (their partitions: sequential reads and index
     fetches). Not counted: ``snapshots``, one row per snapshot, which a one-page table at this
     size is scanned whole by the planner's choice (at scale its created_at index is used)."""
-    # a backend reports its counts when it ends: wait until refresh-views' sessions have
+    # a backend reports its counts when it ends: wait until the command's sessions have
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and scalar(
         conn,
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND application_name LIKE 'moltctl refresh-views%%'",
+        "AND application_name LIKE %s",
+        (f"moltctl {command}%",),
     ):
         time.sleep(0.02)
     conn.execute("SELECT pg_stat_force_next_flush()")
@@ -271,26 +272,57 @@ def _reads_of_refresh_after_one_more(conn, target, runs: list[Path]) -> int:
     return _history_reads(conn) - before
 
 
-def test_reads_do_not_grow_with_the_history(pg_admin, template_db, tmp_path):
-    """Rows refresh-views reads from the history tables after one more snapshot: with 6 and with
-    32 snapshots loaded, within 1.5x of each other."""
+def _reads_of_ingest_of_one_more(conn, target, runs: list[Path]) -> int:
+    ingest_paths(target, runs[:-1])
+    before = _history_reads(conn, "ingest")
+    ingest_paths(target, runs[-1:])
+    return _history_reads(conn, "ingest") - before
+
+
+def _reads_after(pg_admin, template_db, runs, measure, *, index_paths=False) -> dict[int, int]:
+    """``measure`` of the same one more snapshot (the 33rd run) after 6 and after 32 earlier
+    ones, each in a database of its own. ``index_paths``: sessions plan with enable_seqscan off
+    (the tables here are a few pages, which the planner reads whole where at scale it uses an
+    index: this asks whether there is an index path)."""
     from moltctl.connection import resolve
     from tests.helpers.db import admin_exec, create_db, with_db
 
-    kw = {"agents": 40, "posts": 10, "comments_per_post": 3, "fmt": "bundle", "seed": 5}
-    runs = generate_runs(tmp_path, runs=33, interval=dt.timedelta(hours=1), **kw)
     reads = {}
     for n in (6, 32):
         name = create_db(pg_admin, template_db)
         dsn = with_db(pg_admin, name)
+        if index_paths:
+            admin_exec(pg_admin, f'ALTER DATABASE "{name}" SET enable_seqscan = off')
         try:
             with psycopg.connect(dsn, autocommit=True) as c:
-                # the same one more snapshot (the 33rd run) after n earlier ones
-                reads[n] = _reads_of_refresh_after_one_more(
-                    c, resolve(dsn), [*runs[32 - n : 32], runs[32]]
-                )
+                reads[n] = measure(c, resolve(dsn), [*runs[32 - n : 32], runs[32]])
         finally:
             admin_exec(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return reads
+
+
+@pytest.fixture(scope="module")
+def hourly_runs(tmp_path_factory):
+    kw = {"agents": 40, "posts": 10, "comments_per_post": 3, "fmt": "bundle", "seed": 5}
+    root = tmp_path_factory.mktemp("hourly")
+    return generate_runs(root, runs=33, interval=dt.timedelta(hours=1), **kw)
+
+
+def test_reads_do_not_grow_with_the_history(pg_admin, template_db, hourly_runs):
+    """Rows refresh-views reads from the history tables after one more snapshot: with 6 and with
+    32 snapshots loaded, within 1.5x of each other."""
+    reads = _reads_after(pg_admin, template_db, hourly_runs, _reads_of_refresh_after_one_more)
+    assert reads[6] > 0
+    assert reads[32] <= 1.5 * reads[6], reads
+
+
+def test_ingest_reads_do_not_grow_with_the_history(pg_admin, template_db, hourly_runs):
+    """Rows ingest-file reads from the history tables to load one more snapshot (SCD2 lookups,
+    the merge, the change log): with 6 and with 32 snapshots loaded, within 1.5x of each
+    other."""
+    reads = _reads_after(
+        pg_admin, template_db, hourly_runs, _reads_of_ingest_of_one_more, index_paths=True
+    )
     assert reads[6] > 0
     assert reads[32] <= 1.5 * reads[6], reads
 
