@@ -51,23 +51,27 @@ def test_first_refresh_is_full_then_incremental(conn, target):
     assert _methods(views.refresh(target, full=True)) == dict.fromkeys(views.VIEWS, "full")
 
 
-def test_rank_is_row_number_by_score_then_agent(conn, target):
-    """The rank the view computes from its blocks is the ROW_NUMBER of the definition, with
-    more rows than one block and ties on the score."""
+def _scores(conn, agents: int, score_sql: str) -> None:
+    """One snapshot with a score row for agents a1..a<agents>; ``score_sql``: the mean, in g."""
     conn.execute(
         "INSERT INTO snapshots (id, run_id, created_at) VALUES "
         "('00000000-0000-0000-0000-000000000001', 'r1', '2026-01-05T00:00:00Z')"
     )
     conn.execute(
-        """
+        f"""
         INSERT INTO agent_score_history (snapshot_id, agent_id, agent_handle, dimension_scores,
                                          overall_mean_score, recorded_at)
-        SELECT '00000000-0000-0000-0000-000000000001', 'a' || g, 'h' || g, '{}',
-               CASE WHEN g % 10 = 0 THEN 0 ELSE (g * 7919 % 31) / 10.0 END,
-               '2026-01-05T00:00:00Z'
-        FROM generate_series(1, 700) g
+        SELECT '00000000-0000-0000-0000-000000000001', 'a' || g, 'h' || g, '{{}}',
+               {score_sql}, '2026-01-05T00:00:00Z'
+        FROM generate_series(1, {agents}) g
         """
     )
+
+
+def test_rank_is_row_number_by_score_then_agent(conn, target):
+    """The rank the view computes from its blocks is the ROW_NUMBER of the definition, with
+    more rows than one block and ties on the score."""
+    _scores(conn, 700, "CASE WHEN g % 10 = 0 THEN 0 ELSE (g * 7919 % 31) / 10.0 END")
     views.refresh(target)
     assert scalar(conn, "SELECT count(*) FROM agent_leaderboard_blocks") > 5
     got = conn.execute(
@@ -84,19 +88,7 @@ def test_rank_reads_its_block_by_index_after_vacuum_analyze(conn, target):
     """With a vacuumed table's statistics the planner guessed a ninth of the table for the rank's
     row comparison and read all of it (PostgreSQL 15: 13 s for 1,000 ranks of 100,000 agents):
     the count within a block must stay an index range."""
-    conn.execute(
-        "INSERT INTO snapshots (id, run_id, created_at) VALUES "
-        "('00000000-0000-0000-0000-000000000001', 'r1', '2026-01-05T00:00:00Z')"
-    )
-    conn.execute(
-        """
-        INSERT INTO agent_score_history (snapshot_id, agent_id, agent_handle, dimension_scores,
-                                         overall_mean_score, recorded_at)
-        SELECT '00000000-0000-0000-0000-000000000001', 'a' || g, 'h' || g, '{}',
-               (g * 7919 % 1000) / 100.0 + 0.01, '2026-01-05T00:00:00Z'
-        FROM generate_series(1, 20000) g
-        """
-    )
+    _scores(conn, 20000, "(g * 7919 % 1000) / 100.0 + 0.01")
     views.refresh(target)
     conn.execute("VACUUM ANALYZE agent_leaderboard_rows")
     conn.execute("VACUUM ANALYZE agent_leaderboard_blocks")
