@@ -425,6 +425,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies posts and agents")
     ap.add_argument("--dsn", default=os.environ.get("MOLTCTL_BENCH_DSN"))
+    ap.add_argument(
+        "--agents", type=int, default=None, help="agents of the snapshot (default: scaled)"
+    )
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--repeat", type=int, default=1, help="best of N for the timed loads")
     ap.add_argument(
@@ -452,7 +455,7 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="moltctl-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     posts = max(100, round(FULL["posts"] * args.scale / 100) * 100)
-    agents = max(100, round(FULL["agents"] * args.scale))
+    agents = args.agents or max(100, round(FULL["agents"] * args.scale))
     cpp = FULL["comments_per_post"]
     gen = {"posts": posts, "agents": agents, "comments_per_post": cpp, "seed": args.seed}
     log(f"generating one snapshot: {posts} posts, {posts * cpp} comments, {agents} agents")

@@ -1,3 +1,6 @@
+-- the merges and aggregations below sort and hash a whole snapshot: in memory, not on disk
+-- (the default 4MB spills the comments' merge and the score history's aggregation to disk)
+SET LOCAL work_mem = '64MB';
 -- per-transaction staging tables for one snapshot (gone at commit or rollback)
 CREATE TEMP TABLE stg_agents (
     seq BIGINT, rank SMALLINT, external_id TEXT, handle TEXT, display_name TEXT, bio TEXT,
