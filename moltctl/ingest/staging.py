@@ -119,6 +119,7 @@ class Target(NamedTuple):
 RANKED = ("seq", "rank")
 # COPied straight into the final (partitioned) table: the snapshot and its time in front
 OF_SNAPSHOT = ("snapshot_id", "evaluated_at")
+FETCHED = ("snapshot_id", "fetched_at")
 
 TARGETS = {
     t.row: t
@@ -132,6 +133,10 @@ TARGETS = {
         Target("evals", "stg_evals", (), EvalScoresRow),
     )
 }
+# a comment that needs no merge goes straight into comments (moltctl.ingest.direct). Posts
+# always take the merge: the pipeline's runs observe each post at least twice (the list and
+# an evaluation's permalink; a run directory also its detail), each adding a field.
+DIRECT = {CommentRow: Target("comments_direct", "comments", FETCHED, CommentRow)}
 
 
 # the SCD2 entities: their versions table, observation log, staging and merged temp tables,

@@ -28,3 +28,9 @@ CREATE TEMP TABLE stg_comments (
 CREATE TEMP TABLE stg_evals (
     is_post BOOLEAN, item_id TEXT, author_handle TEXT, scores JSONB
 ) ON COMMIT DROP;
+-- comments loaded straight into comments that a later observation changes (moltctl.ingest.direct):
+-- the seq and rank of the first observation, and of the later one the score comes from
+CREATE TEMP TABLE stg_dirty (
+    external_id TEXT, seq BIGINT, rank SMALLINT, score_null BOOLEAN, score_seq BIGINT,
+    score_rank SMALLINT
+) ON COMMIT DROP;
