@@ -35,6 +35,7 @@ from moltctl.ingest.staging import (
     TARGETS,
     AgentRow,
     CommentRow,
+    EvalScoresRow,
     PostRow,
     SubmoltRow,
 )
@@ -117,6 +118,7 @@ class CopySink:
         self.counts: dict[str, int] = {target.key: 0 for target in targets}
         self.seq = 0
         self.seen: dict[type, set] = {AgentRow: set(), SubmoltRow: set()}
+        self.dims: dict[str, int] = {}  # the run's score dimensions -> their stg_dims idx
         # which observations of a comment go straight into comments (moltctl.ingest.direct)
         self.routers = {row: Router(row._fields) for row in DIRECT} if self.DIRECT else {}
         self.sql = {
@@ -157,6 +159,8 @@ class CopySink:
             if row in seen:
                 return
             seen.add(row)
+        if kind is EvalScoresRow:
+            row = row._replace(scores=self._positional(row.scores))
         target = TARGETS[kind]
         router = self.routers.get(kind)
         if router is not None:
@@ -174,6 +178,12 @@ class CopySink:
             self._append(target, self.prefix + row)
         else:
             self._append(target, row)
+
+    def _positional(self, scores: dict) -> str:
+        """An array literal: the score of the run's i-th dimension at i (NULL: none)."""
+        at = {self.dims.setdefault(dim, len(self.dims) + 1): v for dim, v in scores.items()}
+        values = (repr(at[i]) if i in at else "NULL" for i in range(1, max(at, default=0) + 1))
+        return "{" + ",".join(values) + "}"
 
     def _append(self, target: tuple, row: tuple) -> None:
         buf = self.buffers[target]
@@ -289,24 +299,25 @@ def _copy(conn, src: Source, sid, warns: Warnings, report: Reporter) -> CopySink
         sink.finish()
     finally:
         sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches
+    _copy_rows(conn, "stg_dims", ("idx", "name"), [(i, d) for d, i in sink.dims.items()])
     if sink.routers:
         _copy_dirty(conn, sink.routers[CommentRow])
     run_script(conn, "ingest/staging_analyze.sql")
     return sink
 
 
+def _copy_rows(conn, table: str, columns: tuple[str, ...], rows) -> None:
+    sql = sqlfiles.render("ingest/copy.sql.j2", table=table, columns=columns)
+    with conn.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _copy_dirty(conn, router: Router) -> None:
     """The comments loaded straight into comments that a later observation changes."""
-    if not router.dirty:
-        return
-    sql = sqlfiles.render(
-        "ingest/copy.sql.j2",
-        table="stg_dirty",
-        columns=("external_id", "seq", "rank", "score_null", "score_seq", "score_rank"),
-    )
-    with conn.cursor() as cur, cur.copy(sql) as copy:
-        for row in router.dirty_rows():
-            copy.write_row(row)
+    if router.dirty:
+        columns = ("external_id", "seq", "rank", "score_null", "score_seq", "score_rank")
+        _copy_rows(conn, "stg_dirty", columns, router.dirty_rows())
 
 
 def _merge(conn, params: dict, sink: CopySink) -> dict[str, int]:

@@ -99,7 +99,9 @@ class EvalScoresRow(NamedTuple):
     is_post: bool
     item_id: str
     author_handle: str | None
-    scores: str  # JSON text: {"<dimension>": score}
+    # {"<dimension>": score}; staged as an array of the run's dimensions in the order first
+    # seen (stg_dims): the history aggregates numbers, never parses JSON
+    scores: dict
 
 
 class Target(NamedTuple):

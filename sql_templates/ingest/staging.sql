@@ -25,9 +25,11 @@ CREATE TEMP TABLE stg_comments (
 ) ON COMMIT DROP;
 -- what agent_score_history needs of each evaluation, extracted while parsing (so the history
 -- never reads the large scores documents back)
+-- scores[i]: the score of dimension i of stg_dims (NULL: not scored)
 CREATE TEMP TABLE stg_evals (
-    is_post BOOLEAN, item_id TEXT, author_handle TEXT, scores JSONB
+    is_post BOOLEAN, item_id TEXT, author_handle TEXT, scores FLOAT8[]
 ) ON COMMIT DROP;
+CREATE TEMP TABLE stg_dims (idx INT, name TEXT) ON COMMIT DROP;
 -- comments loaded straight into comments that a later observation changes (moltctl.ingest.direct):
 -- the seq and rank of the first observation, and of the later one the score comes from
 CREATE TEMP TABLE stg_dirty (
