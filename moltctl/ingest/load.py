@@ -102,7 +102,7 @@ class CopySink:
     wait in between, which keeps memory bounded whatever the input's size.
     """
 
-    QUEUED = 4
+    QUEUED = 8
     THREADED = True  # False: COPY in the caller's thread (to time each COPY alone)
     DIRECT = True  # False: every comment takes the merge (tests compare both ways)
 
