@@ -180,6 +180,30 @@ def test_real_run_both_ways(target, conn, monkeypatch):
     assert fast["comments"]
 
 
+@pytest.mark.citus
+def test_both_ways_on_citus(runner, citus_dsn, tmp_path, monkeypatch):
+    """On the distributed layout too: comments straight from COPY, and the dirty ones put
+    back and merged (temp tables joined to the distributed comments only through IN lists)."""
+    import psycopg
+
+    from moltctl.cli import app
+    from moltctl.connection import resolve
+
+    r = runner.invoke(app, ["--dsn", citus_dsn, "init", "--shard-count", "4"])
+    assert r.exit_code == 0, r.stderr
+    recs = [post("p1", "a1"), _comment("c1"), _comment("c2"), _comment("c2", parent_id="c1")]
+    bundle = write_bundle(tmp_path / "1.ndjson", "20260130T100000Z", recs)
+    got = []
+    with psycopg.connect(citus_dsn, autocommit=True) as conn:
+        for direct in (True, False):
+            monkeypatch.setattr(CopySink, "DIRECT", direct)
+            (snap,) = ingest_paths(resolve(citus_dsn), [bundle], replace=True).snapshots
+            got.append(rows(conn, f"SELECT {TABLES['comments']} FROM comments ORDER BY 1"))
+            assert snap.comments_merged == (1 if direct else None)
+    assert got[0] == got[1]
+    assert [(c[0], c[2]) for c in got[0]] == [("c1", None), ("c2", "c1")]
+
+
 def _row(ext, **fields):
     return CommentRow(ext, "p1", **fields)
 
