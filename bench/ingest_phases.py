@@ -2,7 +2,8 @@
 
 Used by bench_ingest.py as a subprocess (one process per load, like the CLI) to show where an
 ingest's time goes: ``python bench/ingest_phases.py DSN PATH...`` prints one JSON object per
-snapshot: {"run_id", "seconds", "timings": {phase: seconds}, "rows": {table: n}}.
+snapshot: {"run_id", "seconds", "timings": {phase: seconds}, "rows": {table: n},
+"comments_merged": n} (comments that took the per-field merge, moltctl.ingest.direct).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main() -> None:
                     "seconds": snap.seconds,
                     "timings": snap.timings,
                     "rows": snap.rows,
+                    "comments_merged": snap.comments_merged,
                 }
             )
         )

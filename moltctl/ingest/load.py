@@ -22,16 +22,20 @@ from moltctl import locks, partitions, sqlfiles, viewlog
 from moltctl.connection import connect
 from moltctl.errors import MoltError, database_hint, first_line
 from moltctl.ingest import records as rec
+from moltctl.ingest.direct import DIRECT as ROUTE_DIRECT
+from moltctl.ingest.direct import STAGE, Router
 from moltctl.ingest.errors import InputError, Warnings
 from moltctl.ingest.progress import Progress, ProgressFn, Reporter
 from moltctl.ingest.readers import Source, discover
 from moltctl.ingest.staging import (
+    DIRECT,
     ENTITIES,
     OF_SNAPSHOT,
     RANKED,
     TARGETS,
     AgentRow,
     CommentRow,
+    EvalScoresRow,
     PostRow,
     SubmoltRow,
 )
@@ -60,6 +64,9 @@ class SnapshotResult:
     timings: dict[str, float] = field(default_factory=dict)
     # what the operator should know though the run loaded (e.g. rows in a default partition)
     notes: list[str] = field(default_factory=list)
+    # comments that took the per-field merge (the others went straight into comments; None:
+    # all of them, CopySink.DIRECT off)
+    comments_merged: int | None = None
 
 
 @dataclass
@@ -95,8 +102,9 @@ class CopySink:
     wait in between, which keeps memory bounded whatever the input's size.
     """
 
-    QUEUED = 4
+    QUEUED = 8
     THREADED = True  # False: COPY in the caller's thread (to time each COPY alone)
+    DIRECT = True  # False: every comment takes the merge (tests compare both ways)
 
     def __init__(self, conn, sid, t: dt.datetime, batch: int = BATCH_ROWS):
         import queue
@@ -105,13 +113,17 @@ class CopySink:
         self.conn = conn
         self.prefix = (sid, t)
         self.batch = batch
-        self.buffers: dict[type, list] = {row: [] for row in TARGETS}
-        self.counts: dict[str, int] = {target.key: 0 for target in TARGETS.values()}
+        targets = [*TARGETS.values(), *DIRECT.values()]
+        self.buffers: dict[tuple, list] = {target: [] for target in targets}
+        self.counts: dict[str, int] = {target.key: 0 for target in targets}
         self.seq = 0
         self.seen: dict[type, set] = {AgentRow: set(), SubmoltRow: set()}
+        self.dims: dict[str, int] = {}  # the run's score dimensions -> their stg_dims idx
+        # which observations of a comment go straight into comments (moltctl.ingest.direct)
+        self.routers = {row: Router(row._fields) for row in DIRECT} if self.DIRECT else {}
         self.sql = {
-            row: sqlfiles.render("ingest/copy.sql.j2", table=t.table, columns=t.columns)
-            for row, t in TARGETS.items()
+            t: sqlfiles.render("ingest/copy.sql.j2", table=t.table, columns=t.columns)
+            for t in targets
         }
         self.error: BaseException | None = None
         self.aborted = False
@@ -129,9 +141,9 @@ class CopySink:
                 continue  # drain after a failure; the caller raises it
             self._copy(*item)
 
-    def _copy(self, kind: type, rows: list) -> None:
+    def _copy(self, target: tuple, rows: list) -> None:
         try:
-            with self.conn.cursor() as cur, cur.copy(self.sql[kind]) as copy:
+            with self.conn.cursor() as cur, cur.copy(self.sql[target]) as copy:
                 for row in rows:
                     copy.write_row(row)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
@@ -147,30 +159,50 @@ class CopySink:
             if row in seen:
                 return
             seen.add(row)
-        buf = self.buffers[kind]
-        prefix = TARGETS[kind].prefix
-        if prefix is RANKED:
+        if kind is EvalScoresRow:
+            row = row._replace(scores=self._positional(row.scores))
+        target = TARGETS[kind]
+        router = self.routers.get(kind)
+        if router is not None:
             self.seq += 1
-            buf.append((self.seq, rank, *row))
-        elif prefix is OF_SNAPSHOT:
-            buf.append(self.prefix + row)
+            way, row = router.route(self.seq, rank, row)
+            if way == ROUTE_DIRECT:
+                self._append(DIRECT[kind], self.prefix + row)
+            elif way == STAGE:
+                self._append(target, (self.seq, rank, *row))
+            return
+        if target.prefix is RANKED:
+            self.seq += 1
+            self._append(target, (self.seq, rank, *row))
+        elif target.prefix is OF_SNAPSHOT:
+            self._append(target, self.prefix + row)
         else:
-            buf.append(row)
-        if len(buf) >= self.batch:
-            self.flush(kind)
+            self._append(target, row)
 
-    def flush(self, kind: type) -> None:
+    def _positional(self, scores: dict) -> str:
+        """An array literal: the score of the run's i-th dimension at i (NULL: none)."""
+        at = {self.dims.setdefault(dim, len(self.dims) + 1): v for dim, v in scores.items()}
+        values = (repr(at[i]) if i in at else "NULL" for i in range(1, max(at, default=0) + 1))
+        return "{" + ",".join(values) + "}"
+
+    def _append(self, target: tuple, row: tuple) -> None:
+        buf = self.buffers[target]
+        buf.append(row)
+        if len(buf) >= self.batch:
+            self.flush(target)
+
+    def flush(self, target: tuple) -> None:
         if self.error is not None:
             raise self.error
-        rows = self.buffers[kind]
+        rows = self.buffers[target]
         if not rows:
             return
-        self.buffers[kind] = []
-        self.counts[TARGETS[kind].key] += len(rows)
+        self.buffers[target] = []
+        self.counts[target.key] += len(rows)
         if self.THREADED:
-            self.queue.put((kind, rows))
+            self.queue.put((target, rows))
         else:  # in the caller's thread (for measurements)
-            self._copy(kind, rows)
+            self._copy(target, rows)
 
     def close(self, abort: bool = False) -> None:
         """Stop the writer (after what is queued, unless ``abort``); the connection is the
@@ -187,8 +219,8 @@ class CopySink:
 
     def finish(self) -> None:
         """Flush everything, wait for the writer, raise its error if it had one."""
-        for kind in self.buffers:
-            self.flush(kind)
+        for target in self.buffers:
+            self.flush(target)
         self.close()
         if self.error is not None:
             raise self.error
@@ -254,8 +286,9 @@ def _claim(conn, src: Source, replace: bool, res: SnapshotResult, report: Report
     return claimed["id"]
 
 
-def _copy(conn, src: Source, sid, warns: Warnings, report: Reporter) -> dict[str, int]:
-    """Read the records, dispatch each to its handler, COPY the rows; the rows per table."""
+def _copy(conn, src: Source, sid, warns: Warnings, report: Reporter) -> CopySink:
+    """Read the records, dispatch each to its handler, COPY the rows; the sink (its rows per
+    table, the comments that need the merge)."""
     sink = CopySink(conn, sid, src.created_at)
     report.count_rows = lambda: sink.rows
     try:
@@ -266,12 +299,30 @@ def _copy(conn, src: Source, sid, warns: Warnings, report: Reporter) -> dict[str
         sink.finish()
     finally:
         sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches
+    _copy_rows(conn, "stg_dims", ("idx", "name"), [(i, d) for d, i in sink.dims.items()])
+    if sink.routers:
+        _copy_dirty(conn, sink.routers[CommentRow])
     run_script(conn, "ingest/staging_analyze.sql")
-    return sink.counts
+    return sink
 
 
-def _merge(conn, params: dict) -> dict[str, int]:
-    """Posts and comments of the snapshot, each merged per field from its observations."""
+def _copy_rows(conn, table: str, columns: tuple[str, ...], rows) -> None:
+    sql = sqlfiles.render("ingest/copy.sql.j2", table=table, columns=columns)
+    with conn.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_dirty(conn, router: Router) -> None:
+    """The comments loaded straight into comments that a later observation changes."""
+    if router.dirty:
+        columns = ("external_id", "seq", "rank", "score_null", "score_seq", "score_rank")
+        _copy_rows(conn, "stg_dirty", columns, router.dirty_rows())
+
+
+def _merge(conn, params: dict, sink: CopySink) -> dict[str, int]:
+    """Posts and comments of the snapshot, each merged per field from its observations; the
+    comments loaded straight from COPY need it only where a later observation changes them."""
     posts = run_script(
         conn,
         "ingest/posts_insert.sql.j2",
@@ -279,10 +330,16 @@ def _merge(conn, params: dict) -> dict[str, int]:
         cols=PostRow._fields[1:],
         real_below=rec.POST_EVAL,
     )
-    comments = run_script(
-        conn, "ingest/comments_insert.sql.j2", params, cols=CommentRow._fields[1:]
-    )
-    return {**posts, **comments}
+    router = sink.routers.get(CommentRow)
+    comments = sink.counts[DIRECT[CommentRow].key]
+    if router is not None and router.dirty:
+        unload = run_script(conn, "ingest/direct_unload.sql.j2", params, cols=CommentRow._fields)
+        comments -= unload["deleted"]
+    if sink.counts[TARGETS[CommentRow].key]:  # observations staged
+        comments += run_script(
+            conn, "ingest/comments_insert.sql.j2", params, cols=CommentRow._fields[1:]
+        )["comments"]
+    return {**posts, "comments": comments}
 
 
 def _scd2(conn, params: dict, res: SnapshotResult) -> dict[str, int]:
@@ -350,9 +407,12 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
         return res
     params = {"sid": sid, "t": src.created_at}
     report.phase("read")
-    copied = _timed(res, "parse_copy", _copy, conn, src, sid, warns, report)
+    sink = _timed(res, "parse_copy", _copy, conn, src, sid, warns, report)
+    copied = sink.counts
+    router = sink.routers.get(CommentRow)
+    res.comments_merged = router.dirty if router else None
     report.phase("posts_comments")
-    merged = _timed(res, "posts_comments", _merge, conn, params)
+    merged = _timed(res, "posts_comments", _merge, conn, params, sink)
     report.phase("scd2")
     versioned = _timed(res, "scd2", _scd2, conn, params, res)
     report.phase("score_history")

@@ -517,10 +517,14 @@ def _run_records(src: Source, warns: Warnings, progress) -> Iterator[Record]:
         yield rec.POST_DETAIL_KIND, str(path), _read_json(path, warns)
         if progress:
             progress(path.stat().st_size)
-    yield from _list_records(raw / "all_comments.json", "comments", "comment", warns, progress)
+    # the evaluations before the flat comment list: parsing it mostly finds comments the
+    # details already gave (moltctl.ingest.direct drops them), so the server works through
+    # the queued evaluation rows meanwhile instead of waiting. Neutral to the merge: neither
+    # file yields a row of a kind and rank the other does.
     gold = src.path / "gold"
     yield from _jsonl_records(gold / "evals.jsonl", "post_evaluation", warns, progress)
     yield from _jsonl_records(gold / "comment_evals.jsonl", "comment_evaluation", warns, progress)
+    yield from _list_records(raw / "all_comments.json", "comments", "comment", warns, progress)
 
 
 def _bundle_records(src: Source, warns: Warnings, progress) -> Iterator[Record]:

@@ -39,9 +39,9 @@ POST_EVAL = 2
 COMMENT_DETAIL, COMMENT_FLAT = 0, 1
 
 
-def numeric_scores(scores) -> str:
-    """``{"<dimension>": score}`` as JSON, for every dimension with a numeric ``score``
-    (booleans are not numbers)."""
+def numeric_scores(scores) -> dict:
+    """``{"<dimension>": score}``, for every dimension with a numeric ``score`` (booleans are
+    not numbers)."""
     out = {}
     if scores:
         for dim, v in scores.items():
@@ -50,7 +50,7 @@ def numeric_scores(scores) -> str:
                 # an integer past 2**53 is no score a float (or orjson) can hold
                 if type(score) in (int, float) and abs(score) <= 2**53:
                     out[dim] = score
-    return orjson.dumps(out).decode()
+    return out
 
 
 def _type_name(v) -> str:

@@ -99,7 +99,9 @@ class EvalScoresRow(NamedTuple):
     is_post: bool
     item_id: str
     author_handle: str | None
-    scores: str  # JSON text: {"<dimension>": score}
+    # {"<dimension>": score}; staged as an array of the run's dimensions in the order first
+    # seen (stg_dims): the history aggregates numbers, never parses JSON
+    scores: dict
 
 
 class Target(NamedTuple):
@@ -119,6 +121,7 @@ class Target(NamedTuple):
 RANKED = ("seq", "rank")
 # COPied straight into the final (partitioned) table: the snapshot and its time in front
 OF_SNAPSHOT = ("snapshot_id", "evaluated_at")
+FETCHED = ("snapshot_id", "fetched_at")
 
 TARGETS = {
     t.row: t
@@ -132,6 +135,10 @@ TARGETS = {
         Target("evals", "stg_evals", (), EvalScoresRow),
     )
 }
+# a comment that needs no merge goes straight into comments (moltctl.ingest.direct). Posts
+# always take the merge: the pipeline's runs observe each post at least twice (the list and
+# an evaluation's permalink; a run directory also its detail), each adding a field.
+DIRECT = {CommentRow: Target("comments_direct", "comments", FETCHED, CommentRow)}
 
 
 # the SCD2 entities: their versions table, observation log, staging and merged temp tables,

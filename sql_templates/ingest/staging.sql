@@ -1,3 +1,6 @@
+-- the merges and aggregations below sort and hash a whole snapshot: in memory, not on disk
+-- (the default 4MB spills the comments' merge and the score history's aggregation to disk)
+SET LOCAL work_mem = '64MB';
 -- per-transaction staging tables for one snapshot (gone at commit or rollback)
 CREATE TEMP TABLE stg_agents (
     seq BIGINT, rank SMALLINT, external_id TEXT, handle TEXT, display_name TEXT, bio TEXT,
@@ -22,6 +25,14 @@ CREATE TEMP TABLE stg_comments (
 ) ON COMMIT DROP;
 -- what agent_score_history needs of each evaluation, extracted while parsing (so the history
 -- never reads the large scores documents back)
+-- scores[i]: the score of dimension i of stg_dims (NULL: not scored)
 CREATE TEMP TABLE stg_evals (
-    is_post BOOLEAN, item_id TEXT, author_handle TEXT, scores JSONB
+    is_post BOOLEAN, item_id TEXT, author_handle TEXT, scores FLOAT8[]
+) ON COMMIT DROP;
+CREATE TEMP TABLE stg_dims (idx INT, name TEXT) ON COMMIT DROP;
+-- comments loaded straight into comments that a later observation changes (moltctl.ingest.direct):
+-- the seq and rank of the first observation, and of the later one the score comes from
+CREATE TEMP TABLE stg_dirty (
+    external_id TEXT, seq BIGINT, rank SMALLINT, score_null BOOLEAN, score_seq BIGINT,
+    score_rank SMALLINT
 ) ON COMMIT DROP;
