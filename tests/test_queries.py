@@ -370,6 +370,27 @@ def test_leaderboard_by_dimension_and_high_risk(data, target):
         run(target, "leaderboard", dimension="nope")
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"dimension": "sycophancy"},
+        {"all": True},
+        {"all": True, "high_risk": True},
+        {"all": True, "dimension": "deception"},
+        {"all": True, "dimension": "harm", "high_risk": True},
+    ],
+)
+def test_leaderboard_limit_takes_the_first_rows_of_the_whole_order(data, target, options):
+    """--dimension and --all pick their agents on the view's table before the view computes
+    ranks: every --limit must give exactly the first rows of the unlimited answer."""
+    everything = run(target, "leaderboard", limit=10_000, **options).rows
+    assert everything
+    for k in range(1, len(everything) + 1):
+        assert run(target, "leaderboard", limit=k, **options).rows == everything[:k], k
+    if options.get("all") and len(options) == 1:  # (by rank only when nothing else orders)
+        assert [r["rank"] for r in everything] == sorted(r["rank"] for r in everything)
+
+
 def test_latest_snapshot(data, target):
     res = run(target, "latest-snapshot")
     latest = max(data.snapshots, key=lambda s: s.created_at)
