@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from pathlib import Path
 
 import psycopg
@@ -17,7 +16,7 @@ from moltctl.errors import MoltError
 from moltctl.ingest import ingest_paths
 from moltctl.synth import generate_runs
 from tests import legacyviews
-from tests.helpers.db import scalar
+from tests.helpers.db import history_reads, scalar
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 20, tzinfo=UTC)
@@ -235,48 +234,21 @@ def test_full_recomputes_what_the_log_does_not_know(conn, target, pool):
     assert_equal_to_full(conn, "after --full")
 
 
-def _history_reads(conn, command: str = "refresh-views") -> int:
-    """Rows read so far from the history tables (their partitions: sequential reads and index
-    fetches). Not counted: ``snapshots``, one row per snapshot, which a one-page table at this
-    size is scanned whole by the planner's choice (at scale its created_at index is used)."""
-    # a backend reports its counts when it ends: wait until the command's sessions have
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and scalar(
-        conn,
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND application_name LIKE %s",
-        (f"moltctl {command}%",),
-    ):
-        time.sleep(0.02)
-    conn.execute("SELECT pg_stat_force_next_flush()")
-    return scalar(
-        conn,
-        """
-        SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::bigint
-        FROM pg_stat_user_tables t
-        LEFT JOIN pg_inherits i ON i.inhrelid = t.relid
-        WHERE i.inhparent = ANY (ARRAY['posts', 'comments', 'post_evaluations',
-                                       'comment_evaluations', 'agent_score_history']::regclass[])
-           OR t.relname IN ('agents', 'submolts', 'agent_observations', 'submolt_observations')
-        """,
-    )
-
-
 def _reads_of_refresh_after_one_more(conn, target, runs: list[Path]) -> int:
     ingest_paths(target, runs[:-1])
     views.refresh(target, full=True)
     ingest_paths(target, runs[-1:])
-    before = _history_reads(conn)
+    before = history_reads(conn, "refresh-views")
     results = views.refresh(target)
     assert {r.method for r in results} == {"incremental"}
-    return _history_reads(conn) - before
+    return history_reads(conn, "refresh-views") - before
 
 
 def _reads_of_ingest_of_one_more(conn, target, runs: list[Path]) -> int:
     ingest_paths(target, runs[:-1])
-    before = _history_reads(conn, "ingest")
+    before = history_reads(conn, "ingest")
     ingest_paths(target, runs[-1:])
-    return _history_reads(conn, "ingest") - before
+    return history_reads(conn, "ingest") - before
 
 
 def _reads_after(pg_admin, template_db, runs, measure, *, index_paths=False) -> dict[int, int]:

@@ -98,3 +98,35 @@ def public_relations(dsn: str) -> list[str]:
                 "ORDER BY 1"
             )
         ]
+
+
+def history_reads(conn, command: str, *, scd2: bool = True) -> int:
+    """Rows read so far from the history tables (their partitions: sequential reads and index
+    fetches), once the sessions of ``moltctl <command>`` have ended (a backend reports its
+    counts when it ends). ``scd2``: agents, submolts and their observation logs too. Not
+    counted: ``snapshots``, one row per snapshot, a one-page table the planner reads whole at
+    this size (at scale its created_at index is used)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and scalar(
+        conn,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE %s",
+        (f"moltctl {command}%",),
+    ):
+        time.sleep(0.02)
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    scd2_tables = ["agents", "submolts", "agent_observations", "submolt_observations"]
+    return scalar(
+        conn,
+        """
+        SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::bigint
+        FROM pg_stat_user_tables t
+        LEFT JOIN pg_inherits i ON i.inhrelid = t.relid
+        WHERE i.inhparent = ANY (ARRAY['posts', 'comments', 'post_evaluations',
+                                       'comment_evaluations', 'agent_score_history']::regclass[])
+           OR t.relname = ANY(%s)
+        """,
+        (scd2_tables if scd2 else [],),
+    )
