@@ -206,6 +206,12 @@ def test_replace_reloads(tmp_path, cli, conn):
     assert_invariants(conn)
 
 
+def _sigint_default() -> None:
+    # as at a terminal: a test run started in the background inherits SIGINT ignored, and
+    # Python then never turns SIGINT into KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(dsn, *args):
     env = {k: v for k, v in os.environ.items() if k not in ("MOLTCTL_DSN", "DATABASE_URL")}
     return subprocess.Popen(
@@ -214,6 +220,7 @@ def _spawn(dsn, *args):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_sigint_default,
     )
 
 

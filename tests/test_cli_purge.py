@@ -364,6 +364,9 @@ def test_ctrl_c_at_the_question_exits_130(conn, dsn):
     before = rd.fingerprint(conn)
     pid, fd = pty.fork()
     if pid == 0:  # the child: moltctl on the pty
+        # as at a terminal: a test run started in the background inherits SIGINT ignored, and
+        # Python then never turns Ctrl-C into KeyboardInterrupt
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execv(sys.executable, [sys.executable, "-m", "moltctl", "--dsn", dsn, "purge",
                                   "--before", CUTOFF])  # fmt: skip
     out = b""
@@ -375,6 +378,9 @@ def test_ctrl_c_at_the_question_exits_130(conn, dsn):
                 out += os.read(fd, 4096)
         os.write(fd, b"\x03")  # Ctrl-C: the terminal sends SIGINT
         while True:
+            assert time.monotonic() < deadline, out
+            if not select.select([fd], [], [], 1)[0]:
+                continue
             try:
                 chunk = os.read(fd, 4096)
             except OSError:  # EIO: the child closed the pty
@@ -383,6 +389,8 @@ def test_ctrl_c_at_the_question_exits_130(conn, dsn):
                 break
             out += chunk
     finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 130, out
