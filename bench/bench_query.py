@@ -80,6 +80,23 @@ def with_db(conninfo: str, dbname: str) -> str:
     return make_conninfo(**params)
 
 
+def report(version: str, summary: str, rows, out: Path | None) -> None:
+    """Print the server and machine, ``summary`` and a markdown table of (measurement, result,
+    target) ``rows``; also write it to ``out``."""
+    lines = [
+        f"PostgreSQL {version}, {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; {summary}",
+        "",
+        "| measurement | result | target |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        out.write_text(text, encoding="utf-8")
+
+
 def median_ms(fn, runs: int) -> tuple[float, float]:
     """(median, max) in ms of ``runs`` calls after one warm-up call."""
     fn()
@@ -279,22 +296,16 @@ def main() -> None:
                 with psycopg.connect(admin, autocommit=True) as c:
                     c.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
 
-    lines = [
-        f"PostgreSQL {version}, {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; {counts['agents']:,} agent versions, "
+    report(
+        version,
+        f"{counts['agents']:,} agent versions, "
         f"{counts['agent_score_history']:,} agent_score_history rows, "
         f"{counts['post_evaluations']:,} post + {counts['comment_evaluations']:,} comment "
         f"evaluations, {counts['snapshots']} snapshots (loaded in {load_s:.0f} s); "
         f"median of {args.runs} runs.",
-        "",
-        "| measurement | result | target |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in out_rows],
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        out_rows,
+        args.out,
+    )
 
 
 if __name__ == "__main__":

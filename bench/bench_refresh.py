@@ -28,8 +28,8 @@ directory. ``--keep``/``--reuse`` keep and reuse the loaded database (bench_quer
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
-import platform
 import statistics
 import sys
 import time
@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_query import DB, load, log, server, with_db  # noqa: E402
+from bench_query import DB, load, log, report, server, with_db  # noqa: E402
 
 HISTORY_READS = """
 SELECT coalesce(sum(coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)), 0)::bigint
@@ -138,11 +138,14 @@ def main() -> None:
                 conn.execute("VACUUM ANALYZE")
                 inc, inc_ckpt, full, inc_reads, full_reads = [], [], [], [], []
                 per_view: dict[str, list[float]] = {v: [] for v in views.VIEWS}
-                ix = next_ix
+                snapshots = itertools.count(next_ix)
+
+                def after_one_more(**kw):
+                    one_more_snapshot(conn, next(snapshots), args)
+                    return timed_refresh(conn, target, **kw)
+
                 for r in range(args.rounds):
-                    one_more_snapshot(conn, ix, args)
-                    ix += 1
-                    s, n, results = timed_refresh(conn, target, full=False)
+                    s, n, results = after_one_more(full=False)
                     inc.append(s)
                     inc_reads.append(n)
                     for x in results:
@@ -156,18 +159,13 @@ def main() -> None:
                     # an hourly job's refresh comes after a checkpoint (checkpoint_timeout is
                     # 5 min): the first change to each page after one writes the whole page to
                     # the WAL (and, with data checksums, so does the first read setting a hint)
-                    one_more_snapshot(conn, ix, args)
-                    ix += 1
-                    s, _, _ = timed_refresh(conn, target, full=False, checkpoint=True)
-                    inc_ckpt.append(s)
+                    inc_ckpt.append(after_one_more(full=False, checkpoint=True)[0])
                     log(f"round {r + 1}: incremental {inc[-1]:.3f} s, after a checkpoint "
                         f"{inc_ckpt[-1]:.3f} s")  # fmt: skip
                 # then --full, after one more snapshot too (after the incremental rounds: a
                 # --full rewrites every row, which the next refresh would otherwise pay for)
                 for r in range(args.rounds):
-                    one_more_snapshot(conn, ix, args)
-                    ix += 1
-                    s, n, _ = timed_refresh(conn, target, full=True)
+                    s, n, _ = after_one_more(full=True)
                     full.append(s)
                     full_reads.append(n)
                     log(f"round {r + 1}: full {full[-1]:.2f} s")
@@ -203,21 +201,15 @@ def main() -> None:
         ("history rows read: incremental", f"{statistics.median(inc_reads):,.0f}", ""),
         ("history rows read: --full", f"{statistics.median(full_reads):,.0f}", ""),
     ]  # fmt: skip
-    lines = [
-        f"PostgreSQL {version}, {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; {counts['agents']:,} agent versions, "
+    report(
+        version,
+        f"{counts['agents']:,} agent versions, "
         f"{counts['agent_score_history']:,} agent_score_history rows, {counts['snapshots']} "
         f"snapshots at the end, {counts['leaderboard']:,} agents on the leaderboard; median of "
         f"{args.rounds} rounds (one more snapshot, then each refresh).",
-        "",
-        "| measurement | result | target |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows_out],
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        rows_out,
+        args.out,
+    )
 
 
 if __name__ == "__main__":

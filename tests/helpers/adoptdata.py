@@ -168,20 +168,26 @@ def load_naive(dsn: str, *, violations: bool = False) -> dict:
     return {"snapshots": sids}
 
 
+def _spec_columns(conn, table: str) -> list[str]:
+    """The columns of ``table`` the spec defines, in order (not the dimension migration 002
+    adds)."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            "AND table_schema = 'public' AND column_name <> 'has_high_manipulation' "
+            "ORDER BY ordinal_position",
+            (table,),
+        )
+    ]
+
+
 def contents(dsn: str) -> dict[str, list]:
     """Every row of the eight tables, every column the spec defines (sorted by id)."""
     out = {}
     with psycopg.connect(dsn) as c:
         for t in TABLES:
-            cols = [
-                r[0]
-                for r in c.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-                    "AND table_schema = 'public' AND column_name <> 'has_high_manipulation' "
-                    "ORDER BY ordinal_position",
-                    (t,),
-                )
-            ]
+            cols = _spec_columns(c, t)
             out[t] = c.execute(
                 f"SELECT {', '.join(cols)} FROM {t} ORDER BY id"  # noqa: S608 - test helper
             ).fetchall()
@@ -236,18 +242,7 @@ def original_contents(dsn: str) -> dict[str, list]:
             "THEN old_value::boolean::text END, CASE WHEN column_name <> 'is_current' "
             "THEN old_value::timestamptz END FROM moltctl_adopt_changes"
         ).fetchall()
-        names = {
-            t: [
-                r[0]
-                for r in c.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-                    "AND table_schema = 'public' AND column_name <> 'has_high_manipulation' "
-                    "ORDER BY ordinal_position",
-                    (t,),
-                )
-            ]
-            for t in TABLES
-        }
+        names = {t: _spec_columns(c, t) for t in TABLES}
     old = {(t, rid, col): (flag == "true" if flag else ts) for t, rid, col, flag, ts in changes}
     out = {}
     for t, rows in now.items():
