@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import psycopg
 import pytest
 
+from tests.helpers import faults
 from tests.helpers.db import NO_SHARED, REAL_RUN, migrate_to, public_relations
 from tests.helpers.ingest import (
     agent,
@@ -206,22 +205,8 @@ def test_replace_reloads(tmp_path, cli, conn):
     assert_invariants(conn)
 
 
-def _sigint_default() -> None:
-    # as at a terminal: a test run started in the background inherits SIGINT ignored, and
-    # Python then never turns SIGINT into KeyboardInterrupt
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _spawn(dsn, *args):
-    env = {k: v for k, v in os.environ.items() if k not in ("MOLTCTL_DSN", "DATABASE_URL")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "moltctl", "--dsn", dsn, "ingest-file", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=_sigint_default,
-    )
+    return faults.spawn(dsn, "ingest-file", *args)
 
 
 @pytest.fixture(scope="module")

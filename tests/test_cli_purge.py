@@ -15,6 +15,7 @@ import psycopg
 
 from moltctl import locks, partitions
 from moltctl.connection import resolve
+from tests.helpers import faults
 from tests.helpers import retentiondata as rd
 from tests.helpers.db import admin_exec, migrate_to, public_relations, scalar, with_db
 from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
@@ -364,9 +365,7 @@ def test_ctrl_c_at_the_question_exits_130(conn, dsn):
     before = rd.fingerprint(conn)
     pid, fd = pty.fork()
     if pid == 0:  # the child: moltctl on the pty
-        # as at a terminal: a test run started in the background inherits SIGINT ignored, and
-        # Python then never turns Ctrl-C into KeyboardInterrupt
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        faults.sigint_default()
         os.execv(sys.executable, [sys.executable, "-m", "moltctl", "--dsn", dsn, "purge",
                                   "--before", CUTOFF])  # fmt: skip
     out = b""

@@ -4,12 +4,19 @@ or run side by side, and the invariants that must hold whatever happened to it."
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import psycopg
+
+
+def sigint_default() -> None:
+    """In a child about to run moltctl: SIGINT as at a terminal. A test run started in the
+    background inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def spawn(dsn: str, *args: str) -> subprocess.Popen:
@@ -22,6 +29,7 @@ def spawn(dsn: str, *args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=sigint_default,
     )
 
 
