@@ -200,7 +200,11 @@ def _incremental(conn, name: str, changes: list[Change], dims: list[dict]) -> No
     if not agents and not loaded:
         return
     sql = sqlfiles.render(
-        "views/agent_leaderboard_refresh.sql.j2", dimensions=dims, full=False, block=BLOCK
+        "views/agent_leaderboard_refresh.sql.j2",
+        dimensions=dims,
+        full=False,
+        block=BLOCK,
+        single=not agents and len(loaded) == 1,
     )
     _script(conn, sql, {"agents": agents, "sids": loaded})
     if conn.execute(sqlfiles.render("views/agent_leaderboard_big.sql.j2", block=BLOCK)).fetchone()[
