@@ -18,6 +18,7 @@ from moltctl.cli.output import _plain
 from moltctl.connection import resolve
 from tests.helpers import querydata as qd
 from tests.helpers.db import admin_exec, migrate_to
+from tests.helpers.faults import finish, spawn
 from tests.helpers.refusals import assert_refused_at_002, assert_refused_empty
 
 # required options for each shipped query, with values that find something
@@ -598,3 +599,12 @@ def test_out_of_shared_memory_gets_a_hint(cli, tmp_path):
     assert lines[0].startswith("error: ") and "out of shared memory" in lines[0], lines
     assert lines[1].startswith("hint: ") and "max_locks_per_transaction" in lines[1], lines
     assert "create-partition --prune" in lines[1] and len(lines) == 2
+
+
+def test_a_reader_that_goes_away_is_not_an_error(shared):
+    # `moltctl query leaderboard --format csv | head -1`: the pipe closes before moltctl writes
+    proc = spawn(shared[0], "query", "leaderboard", "--format", "csv")
+    proc.stdout.close()
+    code, _, err = finish(proc)
+    assert code == 1
+    assert err == ""

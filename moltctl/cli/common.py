@@ -138,6 +138,9 @@ class MoltGroup(TyperGroup):
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, TyperException):
             raise  # typer's own: exits, usage errors
+        except BrokenPipeError:
+            # the reader went away (`moltctl query ... | head`): click's main exits 1 quietly
+            raise
         except Exception as exc:
             # database errors that no command anticipated are still one line, not a traceback
             if type(exc).__module__.startswith("psycopg"):
