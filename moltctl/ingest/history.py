@@ -1,0 +1,228 @@
+"""agent_score_history computed while the rows stream, then COPied (no aggregation in SQL).
+
+The rows equal what ``sql_templates/ingest/score_history.sql.j2`` computes from the staged
+rows (tests compare both): a post evaluation belongs to the post's author, a comment
+evaluation to the comment's author, else to the run's agent with the evaluation's author
+handle. Each is resolved by the same per-field merge the SQL does (the first known value by
+observation precedence, then order), so this module watches the rows the sink stages: the
+authors of posts and comments, the agents' handles, and each evaluation's numeric scores
+(kept compactly: one entry per evaluation, in input order).
+
+Exactness: the scores are summed per agent and dimension in input order, the order the SQL
+aggregate reads the staged rows in (for integer or half-point scores, the judges', any order
+gives the same sum). ``overall_mean_score``, the mean of an agent's dimension means, is the
+exact sum of the means rounded once (``math.fsum``), where the SQL adds them in its hash
+table's order: the two agree to the last bit or two, and agents whose means are the same
+numbers now get the same overall score whatever the order of their dimensions. What depends
+on the database's collation (the highest dimension among equal means, the agent a handle
+names when several agents share it) is asked of the database.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import orjson
+
+from moltctl import sqlfiles
+from moltctl.ingest.records import POST_EVAL
+from moltctl.sqlrun import run_script
+
+UNKNOWN = 1 << 15  # the rank of a field nobody knows (ranks are SMALLINT)
+
+
+def _num(v: float) -> str:
+    """A float as jsonb holds PostgreSQL's float8 (shortest digits, no ``.0`` for integers)."""
+    if v.is_integer() and abs(v) < 1e16:
+        return str(int(v))
+    return repr(v)
+
+
+def _fetch(conn, template: str, params: dict | None = None) -> list[dict]:
+    """Every row of a one-statement query (run_script returns the first row only)."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sqlfiles.render(template), params).fetchall()
+
+
+class History:
+    """What agent_score_history needs, collected from the rows as they are staged."""
+
+    def __init__(self):
+        self.post_author: dict[str, tuple] = {}  # post -> (rank, author of the first known)
+        self.real_posts: set[str] = set()  # posts that make a row (not only a permalink)
+        self.comment_author: dict[str, tuple] = {}  # comment -> (rank, author)
+        self.handle: dict[str, tuple] = {}  # agent -> (rank, handle)
+        self.dims: dict[str, int] = {}  # dimension -> its index, in order first seen
+        # one entry per evaluation: whether a post's, the item, the author handle, and its
+        # scores as (dimension index, score) pairs in flat arrays from offsets[i]
+        self.is_post = bytearray()
+        self.items: list[str] = []
+        self.handles: list = []
+        self.offsets = array("L", [0])
+        self.dim_of = array("H")
+        self.scores = array("d")
+
+    # -- while staging (each call: one staged row, in staging order) ---------------------
+
+    def post(self, rank: int, row) -> None:
+        ext, author = row[0], row.author_id
+        if rank < POST_EVAL:
+            self.real_posts.add(ext)
+        if author is not None:
+            cur = self.post_author.get(ext)
+            if cur is None or rank < cur[0]:
+                self.post_author[ext] = (rank, author)
+
+    def comment(self, rank: int, row) -> None:
+        ext, author = row[0], row.author_id
+        cur = self.comment_author.get(ext)
+        if cur is None:
+            self.comment_author[ext] = (rank if author is not None else UNKNOWN, author)
+        elif author is not None and rank < cur[0]:
+            self.comment_author[ext] = (rank, author)
+
+    def agent(self, rank: int, row) -> None:
+        ext, handle = row[0], row.handle
+        cur = self.handle.get(ext)
+        if cur is None:
+            self.handle[ext] = (rank if handle is not None else UNKNOWN, handle)
+        elif handle is not None and rank < cur[0]:
+            self.handle[ext] = (rank, handle)
+
+    def evaluation(self, row) -> None:
+        self.is_post.append(row.is_post)
+        self.items.append(row.item_id)
+        self.handles.append(row.author_handle)
+        dims = self.dims
+        for dim, v in row.scores.items():
+            self.dim_of.append(dims.setdefault(dim, len(dims)))
+            self.scores.append(v)
+        self.offsets.append(len(self.scores))
+
+    # -- after the SCD2 step ---------------------------------------------------------------
+
+    def rows(self, conn, sid, t) -> tuple[list[str], list[tuple]]:
+        """(columns, rows) of agent_score_history for snapshot ``sid`` at ``t``."""
+        by_handle = self._by_handle(conn)
+        names = list(self.dims)
+        thresholds = [7.0] * len(names)
+        registered = _fetch(conn, "ingest/history_dimensions.sql")
+        flags = []  # (column, dimension index) of the registered dimensions with a flag
+        for r in registered:
+            i = self.dims.get(r["name"])
+            if i is not None and r["threshold"] is not None:
+                thresholds[i] = float(r["threshold"])
+            if r["flag"] is not None:
+                flags.append((r["flag"], i))
+        # the dimensions in the database's order of their names (ties of the highest mean)
+        order = run_script(conn, "ingest/history_name_order.sql", {"names": names})["names"]
+        rank_of = {name: k for k, name in enumerate(order or [])}
+        dim_rank = [rank_of[n] for n in names]
+
+        agents: dict[str, list] = {}  # agent -> [posts, comments, {dim index: stats}]
+        post_author, real = self.post_author, self.real_posts
+        comment_author = self.comment_author
+        offsets, dim_of, scores = self.offsets, self.dim_of, self.scores
+        for i, item in enumerate(self.items):
+            if self.is_post[i]:
+                found = post_author.get(item) if item in real else None
+                agent = found[1] if found is not None else None
+            else:
+                found = comment_author.get(item)
+                agent = found[1] if found is not None else None
+                if agent is None:
+                    agent = by_handle.get(self.handles[i])
+            if agent is None:
+                continue
+            acc = agents.get(agent)
+            if acc is None:
+                acc = agents[agent] = [0, 0, {}]
+            acc[0 if self.is_post[i] else 1] += 1
+            stats = acc[2]
+            for k in range(offsets[i], offsets[i + 1]):
+                d, v = dim_of[k], scores[k]
+                high = v >= thresholds[d]
+                s = stats.get(d)
+                if s is None:
+                    stats[d] = [1, v, v, v, int(high)]  # n, sum, max, min, high
+                else:
+                    s[0] += 1
+                    s[1] += v
+                    if v > s[2]:
+                        s[2] = v
+                    if v < s[3]:
+                        s[3] = v
+                    s[4] += high
+
+        known = self._current_handles(conn, [a for a in agents if self._handle(a) is None])
+        columns = [
+            "snapshot_id", "agent_id", "agent_handle", "posts_evaluated",
+            "comments_evaluated", "total_items_evaluated", "dimension_scores",
+            "overall_mean_score", "highest_dimension", "highest_dimension_score",
+            *(flag for flag, _ in flags), "recorded_at",
+        ]  # fmt: skip
+        out = []
+        for agent, (n_posts, n_comments, stats) in agents.items():
+            handle = self._handle(agent)
+            if handle is None:
+                handle = known.get(agent, agent)
+            doc, means = [], []
+            top = None  # (mean, name order, index) of the highest positive mean
+            for d, (n, total, hi, lo, high) in stats.items():
+                mean = total / n
+                means.append(mean)
+                doc.append(
+                    b"%s:{\"mean_score\":%s,\"max_score\":%s,\"min_score\":%s,"
+                    b"\"count\":%d,\"high_count\":%d}"
+                    % (orjson.dumps(names[d]), _num(mean).encode(), _num(hi).encode(),
+                       _num(lo).encode(), n, high)
+                )  # fmt: skip
+                if mean > 0 and (top is None or (-mean, dim_rank[d]) < (-top[0], top[1])):
+                    top = (mean, dim_rank[d], d)
+            high_of = {d: s[4] > 0 for d, s in stats.items()}
+            out.append(
+                (
+                    sid,
+                    agent,
+                    handle,
+                    n_posts,
+                    n_comments,
+                    n_posts + n_comments,
+                    (b"{" + b",".join(doc) + b"}").decode(),
+                    math.fsum(means) / len(means) if means else 0.0,
+                    names[top[2]] if top else None,
+                    top[0] if top else 0.0,
+                    *(i is not None and high_of.get(i, False) for _, i in flags),
+                    t,
+                )
+            )
+        return columns, out
+
+    def _handle(self, agent: str):
+        found = self.handle.get(agent)
+        return None if found is None else found[1]
+
+    def _by_handle(self, conn) -> dict:
+        """handle -> the run's agent with that handle (the first by the database's order of
+        their ids when several share it)."""
+        owners: dict[str, list] = {}
+        for ext, (_, handle) in self.handle.items():
+            if handle is not None:
+                owners.setdefault(handle, []).append(ext)
+        out = {}
+        for handle, ids in owners.items():
+            if len(ids) > 1:
+                ids = run_script(conn, "ingest/history_name_order.sql", {"names": ids})["names"]
+            out[handle] = ids[0]
+        return out
+
+    @staticmethod
+    def _current_handles(conn, agents: list[str]) -> dict[str, str]:
+        """The current version's handle of agents this run observed without one."""
+        if not agents:
+            return {}
+        found = _fetch(conn, "ingest/history_current_handles.sql", {"ids": agents})
+        return {r["external_id"]: r["handle"] for r in found}
