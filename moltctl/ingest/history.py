@@ -32,11 +32,10 @@ from moltctl.sqlrun import run_script
 UNKNOWN = 1 << 15  # the rank of a field nobody knows (ranks are SMALLINT)
 
 
-def _num(v: float) -> str:
-    """A float as jsonb holds PostgreSQL's float8 (shortest digits, no ``.0`` for integers)."""
-    if v.is_integer() and abs(v) < 1e16:
-        return str(int(v))
-    return repr(v)
+def _num(v: float) -> float | int:
+    """A float as jsonb holds PostgreSQL's float8: an integral one as an integer (``3``, not
+    ``3.0``); others as their shortest digits, which orjson writes like float8out."""
+    return int(v) if v.is_integer() and abs(v) < 1e16 else v
 
 
 def _fetch(conn, template: str, params: dict | None = None) -> list[dict]:
@@ -124,38 +123,39 @@ class History:
 
         agents: dict[str, list] = {}  # agent -> [posts, comments, {dim index: stats}]
         post_author, real = self.post_author, self.real_posts
-        comment_author = self.comment_author
+        comment_author, handles, is_post = self.comment_author, self.handles, self.is_post
         offsets, dim_of, scores = self.offsets, self.dim_of, self.scores
         for i, item in enumerate(self.items):
-            if self.is_post[i]:
+            if is_post[i]:
                 found = post_author.get(item) if item in real else None
-                agent = found[1] if found is not None else None
             else:
                 found = comment_author.get(item)
-                agent = found[1] if found is not None else None
-                if agent is None:
-                    agent = by_handle.get(self.handles[i])
+            agent = found[1] if found is not None else None
             if agent is None:
-                continue
+                if is_post[i]:
+                    continue
+                agent = by_handle.get(handles[i])
+                if agent is None:
+                    continue
             acc = agents.get(agent)
             if acc is None:
                 acc = agents[agent] = [0, 0, {}]
-            acc[0 if self.is_post[i] else 1] += 1
+            acc[0 if is_post[i] else 1] += 1
             stats = acc[2]
-            for k in range(offsets[i], offsets[i + 1]):
-                d, v = dim_of[k], scores[k]
-                high = v >= thresholds[d]
+            a, b = offsets[i], offsets[i + 1]
+            for d, v in zip(dim_of[a:b], scores[a:b], strict=True):
                 s = stats.get(d)
                 if s is None:
-                    stats[d] = [1, v, v, v, int(high)]  # n, sum, max, min, high
+                    stats[d] = [1, v, v, v, v >= thresholds[d]]  # n, sum, max, min, high
                 else:
                     s[0] += 1
                     s[1] += v
                     if v > s[2]:
                         s[2] = v
-                    if v < s[3]:
+                    elif v < s[3]:
                         s[3] = v
-                    s[4] += high
+                    if v >= thresholds[d]:
+                        s[4] += 1
 
         known = self._current_handles(conn, [a for a in agents if self._handle(a) is None])
         columns = [
@@ -169,20 +169,20 @@ class History:
             handle = self._handle(agent)
             if handle is None:
                 handle = known.get(agent, agent)
-            doc, means = [], []
+            doc, means = {}, []
             top = None  # (mean, name order, index) of the highest positive mean
             for d, (n, total, hi, lo, high) in stats.items():
                 mean = total / n
                 means.append(mean)
-                doc.append(
-                    b"%s:{\"mean_score\":%s,\"max_score\":%s,\"min_score\":%s,"
-                    b"\"count\":%d,\"high_count\":%d}"
-                    % (orjson.dumps(names[d]), _num(mean).encode(), _num(hi).encode(),
-                       _num(lo).encode(), n, high)
-                )  # fmt: skip
+                doc[names[d]] = {
+                    "mean_score": _num(mean),
+                    "max_score": _num(hi),
+                    "min_score": _num(lo),
+                    "count": n,
+                    "high_count": int(high),
+                }
                 if mean > 0 and (top is None or (-mean, dim_rank[d]) < (-top[0], top[1])):
                     top = (mean, dim_rank[d], d)
-            high_of = {d: s[4] > 0 for d, s in stats.items()}
             out.append(
                 (
                     sid,
@@ -191,11 +191,11 @@ class History:
                     n_posts,
                     n_comments,
                     n_posts + n_comments,
-                    (b"{" + b",".join(doc) + b"}").decode(),
+                    orjson.dumps(doc).decode(),
                     math.fsum(means) / len(means) if means else 0.0,
                     names[top[2]] if top else None,
                     top[0] if top else 0.0,
-                    *(i is not None and high_of.get(i, False) for _, i in flags),
+                    *(d is not None and d in stats and stats[d][4] > 0 for _, d in flags),
                     t,
                 )
             )
@@ -207,17 +207,16 @@ class History:
 
     def _by_handle(self, conn) -> dict:
         """handle -> the run's agent with that handle (the first by the database's order of
-        their ids when several share it)."""
+        their ids when several share it: one query for all of them)."""
         owners: dict[str, list] = {}
         for ext, (_, handle) in self.handle.items():
             if handle is not None:
                 owners.setdefault(handle, []).append(ext)
-        out = {}
-        for handle, ids in owners.items():
-            if len(ids) > 1:
-                ids = run_script(conn, "ingest/history_name_order.sql", {"names": ids})["names"]
-            out[handle] = ids[0]
-        return out
+        shared = [ext for ids in owners.values() if len(ids) > 1 for ext in ids]
+        if shared:
+            order = run_script(conn, "ingest/history_name_order.sql", {"names": shared})
+            rank = {ext: k for k, ext in enumerate(order["names"])}
+        return {h: ids[0] if len(ids) == 1 else min(ids, key=rank.get) for h, ids in owners.items()}
 
     @staticmethod
     def _current_handles(conn, agents: list[str]) -> dict[str, str]:
