@@ -101,62 +101,34 @@ class History:
             self.scores.append(v)
         self.offsets.append(len(self.scores))
 
-    # -- after the SCD2 step ---------------------------------------------------------------
+    # -- before the rows, after them, after the SCD2 step -------------------------------------
+
+    def prepare(self, conn) -> None:
+        """Read the registered dimensions (before the COPY: the connection is free)."""
+        self.registered = _fetch(conn, "ingest/history_dimensions.sql")
+        self.agents = None
+
+    def aggregate(self) -> None:
+        """Per agent, what its evaluations add up to: called when every row is staged, while
+        the server still works through the queued COPY batches. Not done here when handles
+        are shared (which agent a handle names is then the database's order): ``rows``."""
+        by_handle = self._by_handle()
+        if by_handle is not None:
+            self._aggregate(by_handle)
 
     def rows(self, conn, sid, t) -> tuple[list[str], list[tuple]]:
         """(columns, rows) of agent_score_history for snapshot ``sid`` at ``t``."""
-        by_handle = self._by_handle(conn)
-        names = list(self.dims)
-        thresholds = [7.0] * len(names)
-        registered = _fetch(conn, "ingest/history_dimensions.sql")
+        if self.agents is None:
+            self._aggregate(self._by_handle(conn))
+        agents, names = self.agents, list(self.dims)
         flags = []  # (column, dimension index) of the registered dimensions with a flag
-        for r in registered:
-            i = self.dims.get(r["name"])
-            if i is not None and r["threshold"] is not None:
-                thresholds[i] = float(r["threshold"])
+        for r in self.registered:
             if r["flag"] is not None:
-                flags.append((r["flag"], i))
+                flags.append((r["flag"], self.dims.get(r["name"])))
         # the dimensions in the database's order of their names (ties of the highest mean)
         order = run_script(conn, "ingest/history_name_order.sql", {"names": names})["names"]
         rank_of = {name: k for k, name in enumerate(order or [])}
         dim_rank = [rank_of[n] for n in names]
-
-        agents: dict[str, list] = {}  # agent -> [posts, comments, {dim index: stats}]
-        post_author, real = self.post_author, self.real_posts
-        comment_author, handles, is_post = self.comment_author, self.handles, self.is_post
-        offsets, dim_of, scores = self.offsets, self.dim_of, self.scores
-        for i, item in enumerate(self.items):
-            if is_post[i]:
-                found = post_author.get(item) if item in real else None
-            else:
-                found = comment_author.get(item)
-            agent = found[1] if found is not None else None
-            if agent is None:
-                if is_post[i]:
-                    continue
-                agent = by_handle.get(handles[i])
-                if agent is None:
-                    continue
-            acc = agents.get(agent)
-            if acc is None:
-                acc = agents[agent] = [0, 0, {}]
-            acc[0 if is_post[i] else 1] += 1
-            stats = acc[2]
-            a, b = offsets[i], offsets[i + 1]
-            for d, v in zip(dim_of[a:b], scores[a:b], strict=True):
-                s = stats.get(d)
-                if s is None:
-                    stats[d] = [1, v, v, v, v >= thresholds[d]]  # n, sum, max, min, high
-                else:
-                    s[0] += 1
-                    s[1] += v
-                    if v > s[2]:
-                        s[2] = v
-                    elif v < s[3]:
-                        s[3] = v
-                    if v >= thresholds[d]:
-                        s[4] += 1
-
         known = self._current_handles(conn, [a for a in agents if self._handle(a) is None])
         columns = [
             "snapshot_id", "agent_id", "agent_handle", "posts_evaluated",
@@ -201,19 +173,65 @@ class History:
             )
         return columns, out
 
+    def _aggregate(self, by_handle: dict) -> None:
+        thresholds = [7.0] * len(self.dims)
+        for r in self.registered:
+            i = self.dims.get(r["name"])
+            if i is not None and r["threshold"] is not None:
+                thresholds[i] = r["threshold"]
+        agents: dict[str, list] = {}  # agent -> [posts, comments, {dim index: stats}]
+        post_author, real = self.post_author, self.real_posts
+        comment_author, handles, is_post = self.comment_author, self.handles, self.is_post
+        offsets, dim_of, scores = self.offsets, self.dim_of, self.scores
+        for i, item in enumerate(self.items):
+            if is_post[i]:
+                found = post_author.get(item) if item in real else None
+            else:
+                found = comment_author.get(item)
+            agent = found[1] if found is not None else None
+            if agent is None:
+                if is_post[i]:
+                    continue
+                agent = by_handle.get(handles[i])
+                if agent is None:
+                    continue
+            acc = agents.get(agent)
+            if acc is None:
+                acc = agents[agent] = [0, 0, {}]
+            acc[0 if is_post[i] else 1] += 1
+            stats = acc[2]
+            a, b = offsets[i], offsets[i + 1]
+            for d, v in zip(dim_of[a:b], scores[a:b], strict=True):
+                s = stats.get(d)
+                if s is None:
+                    stats[d] = [1, v, v, v, v >= thresholds[d]]  # n, sum, max, min, high
+                else:
+                    s[0] += 1
+                    s[1] += v
+                    if v > s[2]:
+                        s[2] = v
+                    elif v < s[3]:
+                        s[3] = v
+                    if v >= thresholds[d]:
+                        s[4] += 1
+
+        self.agents = agents
+
     def _handle(self, agent: str):
         found = self.handle.get(agent)
         return None if found is None else found[1]
 
-    def _by_handle(self, conn) -> dict:
+    def _by_handle(self, conn=None) -> dict | None:
         """handle -> the run's agent with that handle (the first by the database's order of
-        their ids when several share it: one query for all of them)."""
+        their ids when several share it: one query for all of them; None without ``conn``)."""
         owners: dict[str, list] = {}
         for ext, (_, handle) in self.handle.items():
             if handle is not None:
                 owners.setdefault(handle, []).append(ext)
         shared = [ext for ids in owners.values() if len(ids) > 1 for ext in ids]
         if shared:
+            if conn is None:
+                return None
             order = run_script(conn, "ingest/history_name_order.sql", {"names": shared})
             rank = {ext: k for k, ext in enumerate(order["names"])}
         return {h: ids[0] if len(ids) == 1 else min(ids, key=rank.get) for h, ids in owners.items()}

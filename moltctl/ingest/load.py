@@ -306,10 +306,14 @@ def _copy(conn, src: Source, sid, warns: Warnings, report: Reporter) -> CopySink
     sink = CopySink(conn, sid, src.created_at)
     report.count_rows = lambda: sink.rows
     try:
+        if sink.history is not None:
+            sink.history.prepare(conn)  # nothing queued yet: the connection is free
         with closing(src.records(warns, report.read if report.fn else None)) as records:
             for kind, where, value in records:
                 for rank, row in DISPATCH[kind](value, where, warns):
                     sink.add(rank, row)
+        if sink.history is not None:
+            sink.history.aggregate()  # while the server works through the queued batches
         sink.finish()
     finally:
         sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches
