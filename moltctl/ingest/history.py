@@ -95,10 +95,14 @@ class History:
         self.is_post.append(row.is_post)
         self.items.append(row.item_id)
         self.handles.append(row.author_handle)
-        dims = self.dims
-        for dim, v in row.scores.items():
-            self.dim_of.append(dims.setdefault(dim, len(dims)))
-            self.scores.append(v)
+        scores = row.scores
+        if scores:
+            dims = self.dims
+            for dim in scores:
+                if dim not in dims:
+                    dims[dim] = len(dims)
+            self.dim_of.extend([dims[dim] for dim in scores])
+            self.scores.extend(scores.values())
         self.offsets.append(len(self.scores))
 
     # -- before the rows, after them, after the SCD2 step -------------------------------------
