@@ -50,15 +50,23 @@ class History:
     """What agent_score_history needs, collected from the rows as they are staged."""
 
     def __init__(self):
-        self.post_author: dict[str, tuple] = {}  # post -> (rank, author of the first known)
-        self.real_posts: set[str] = set()  # posts that make a row (not only a permalink)
-        self.comment_author: dict[str, tuple] = {}  # comment -> (rank, author)
+        # posts and comments: an index each, then per index the rank its author comes from
+        # and the author (compact: a full-size run has 200,000 comments and 220,000
+        # evaluations; the ids and handles repeat, so one string object each is kept)
+        self.post_idx: dict[str, int] = {}
+        self.post_rank = array("i")
+        self.post_author: list = []
+        self.post_real = bytearray()  # a post that makes a row (not only a permalink)
+        self.comment_idx: dict[str, int] = {}
+        self.comment_rank = array("i")
+        self.comment_author: list = []
+        self.strings: dict[str, str] = {}  # agent ids and handles, one object each
         self.handle: dict[str, tuple] = {}  # agent -> (rank, handle)
         self.dims: dict[str, int] = {}  # dimension -> its index, in order first seen
-        # one entry per evaluation: whether a post's, the item, the author handle, and its
-        # scores as (dimension index, score) pairs in flat arrays from offsets[i]
+        # one entry per evaluation: whether a post's, its item's index, its author handle
+        # (interned), and its scores as (dimension index, score) in flat arrays from offsets[i]
         self.is_post = bytearray()
-        self.items: list[str] = []
+        self.items = array("l")
         self.handles: list = []
         self.offsets = array("L", [0])
         self.dim_of = array("H")
@@ -66,22 +74,38 @@ class History:
 
     # -- while staging (each call: one staged row, in staging order) ---------------------
 
+    def _post(self, ext: str) -> int:
+        i = self.post_idx.get(ext)
+        if i is None:
+            i = self.post_idx[ext] = len(self.post_author)
+            self.post_rank.append(UNKNOWN)
+            self.post_author.append(None)
+            self.post_real.append(0)
+        return i
+
+    def _comment(self, ext: str) -> int:
+        i = self.comment_idx.get(ext)
+        if i is None:
+            i = self.comment_idx[ext] = len(self.comment_author)
+            self.comment_rank.append(UNKNOWN)
+            self.comment_author.append(None)
+        return i
+
     def post(self, rank: int, row) -> None:
-        ext, author = row[0], row.author_id
+        i = self._post(row[0])
         if rank < POST_EVAL:
-            self.real_posts.add(ext)
-        if author is not None:
-            cur = self.post_author.get(ext)
-            if cur is None or rank < cur[0]:
-                self.post_author[ext] = (rank, author)
+            self.post_real[i] = 1
+        author = row.author_id
+        if author is not None and rank < self.post_rank[i]:
+            self.post_rank[i] = rank
+            self.post_author[i] = self.strings.setdefault(author, author)
 
     def comment(self, rank: int, row) -> None:
-        ext, author = row[0], row.author_id
-        cur = self.comment_author.get(ext)
-        if cur is None:
-            self.comment_author[ext] = (rank if author is not None else UNKNOWN, author)
-        elif author is not None and rank < cur[0]:
-            self.comment_author[ext] = (rank, author)
+        i = self._comment(row[0])
+        author = row.author_id
+        if author is not None and rank < self.comment_rank[i]:
+            self.comment_rank[i] = rank
+            self.comment_author[i] = self.strings.setdefault(author, author)
 
     def agent(self, rank: int, row) -> None:
         ext, handle = row[0], row.handle
@@ -93,8 +117,9 @@ class History:
 
     def evaluation(self, row) -> None:
         self.is_post.append(row.is_post)
-        self.items.append(row.item_id)
-        self.handles.append(row.author_handle)
+        self.items.append(self._post(row.item_id) if row.is_post else self._comment(row.item_id))
+        handle = row.author_handle
+        self.handles.append(handle if handle is None else self.strings.setdefault(handle, handle))
         scores = row.scores
         if scores:
             dims = self.dims
@@ -184,21 +209,20 @@ class History:
             if i is not None and r["threshold"] is not None:
                 thresholds[i] = r["threshold"]
         agents: dict[str, list] = {}  # agent -> [posts, comments, {dim index: stats}]
-        post_author, real = self.post_author, self.real_posts
+        post_author, real = self.post_author, self.post_real
         comment_author, handles, is_post = self.comment_author, self.handles, self.is_post
         offsets, dim_of, scores = self.offsets, self.dim_of, self.scores
         for i, item in enumerate(self.items):
             if is_post[i]:
-                found = post_author.get(item) if item in real else None
-            else:
-                found = comment_author.get(item)
-            agent = found[1] if found is not None else None
-            if agent is None:
-                if is_post[i]:
-                    continue
-                agent = by_handle.get(handles[i])
+                agent = post_author[item] if real[item] else None
                 if agent is None:
                     continue
+            else:
+                agent = comment_author[item]
+                if agent is None:
+                    agent = by_handle.get(handles[i])
+                    if agent is None:
+                        continue
             acc = agents.get(agent)
             if acc is None:
                 acc = agents[agent] = [0, 0, {}]
