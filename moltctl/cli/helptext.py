@@ -65,8 +65,25 @@ def _reflow(paragraphs: list[str], markup_mode=None) -> str:
 
 
 def install() -> None:
-    """Apply both (once; an older typer needs neither and is left alone)."""
+    """Apply both (once; an older typer needs neither and is left alone). The reflow is put
+    in when help is first formatted: typer.rich_utils loads rich's markdown and syntax
+    modules (0.1-0.2 s), which a command that shows no help never needs."""
     plain_labels()
+    from typer import core
+
+    for cls in (core.TyperCommand, core.TyperGroup):
+        if getattr(cls.format_help, "_moltctl", False):
+            continue
+
+        def format_help(self, ctx, formatter, _format=cls.format_help):
+            _install_reflow()
+            return _format(self, ctx, formatter)
+
+        format_help._moltctl = True
+        cls.format_help = format_help
+
+
+def _install_reflow() -> None:
     from typer import rich_utils
 
     if hasattr(rich_utils, "_fix_linebreaks"):

@@ -25,6 +25,7 @@ from moltctl.ingest import records as rec
 from moltctl.ingest.direct import DIRECT as ROUTE_DIRECT
 from moltctl.ingest.direct import STAGE, Router
 from moltctl.ingest.errors import InputError, Warnings
+from moltctl.ingest.history import History
 from moltctl.ingest.progress import Progress, ProgressFn, Reporter
 from moltctl.ingest.readers import Source, discover
 from moltctl.ingest.staging import (
@@ -105,6 +106,9 @@ class CopySink:
     QUEUED = 8
     THREADED = True  # False: COPY in the caller's thread (to time each COPY alone)
     DIRECT = True  # False: every comment takes the merge (tests compare both ways)
+    # agent_score_history computed in Python as the rows stream (moltctl.ingest.history);
+    # False: the evaluations' scores are staged and aggregated in SQL (tests compare both)
+    HISTORY = True
 
     def __init__(self, conn, sid, t: dt.datetime, batch: int = BATCH_ROWS):
         import queue
@@ -119,6 +123,9 @@ class CopySink:
         self.seq = 0
         self.seen: dict[type, set] = {AgentRow: set(), SubmoltRow: set()}
         self.dims: dict[str, int] = {}  # the run's score dimensions -> their stg_dims idx
+        self.history = History() if self.HISTORY else None
+        h = self.history
+        self.watch = {PostRow: h.post, CommentRow: h.comment, AgentRow: h.agent} if h else {}
         # which observations of a comment go straight into comments (moltctl.ingest.direct)
         self.routers = {row: Router(row._fields) for row in DIRECT} if self.DIRECT else {}
         self.sql = {
@@ -160,7 +167,14 @@ class CopySink:
                 return
             seen.add(row)
         if kind is EvalScoresRow:
+            if self.history is not None:
+                self.history.evaluation(row)
+                return
             row = row._replace(scores=self._positional(row.scores))
+        else:
+            watch = self.watch.get(kind)
+            if watch is not None:
+                watch(rank, row)
         target = TARGETS[kind]
         router = self.routers.get(kind)
         if router is not None:
@@ -292,10 +306,14 @@ def _copy(conn, src: Source, sid, warns: Warnings, report: Reporter) -> CopySink
     sink = CopySink(conn, sid, src.created_at)
     report.count_rows = lambda: sink.rows
     try:
+        if sink.history is not None:
+            sink.history.prepare(conn)  # nothing queued yet: the connection is free
         with closing(src.records(warns, report.read if report.fn else None)) as records:
             for kind, where, value in records:
                 for rank, row in DISPATCH[kind](value, where, warns):
                     sink.add(rank, row)
+        if sink.history is not None:
+            sink.history.aggregate()  # while the server works through the queued batches
         sink.finish()
     finally:
         sink.close(abort=True)  # after finish() a no-op; after an error: skip queued batches
@@ -364,7 +382,11 @@ def _scd2(conn, params: dict, res: SnapshotResult) -> dict[str, int]:
     return rows
 
 
-def _score_history(conn, params: dict) -> int:
+def _score_history(conn, params: dict, sink: CopySink) -> int:
+    if sink.history is not None:  # computed while parsing: COPY the rows
+        columns, rows = sink.history.rows(conn, params["sid"], params["t"])
+        _copy_rows(conn, "agent_score_history", tuple(columns), rows)
+        return len(rows)
     with conn.cursor(row_factory=dict_row) as cur:
         dims = cur.execute(sqlfiles.render("ingest/score_columns.sql")).fetchall()
     return run_script(conn, "ingest/score_history.sql.j2", params, dims=dims)["history"]
@@ -416,7 +438,7 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
     report.phase("scd2")
     versioned = _timed(res, "scd2", _scd2, conn, params, res)
     report.phase("score_history")
-    history = _timed(res, "score_history", _score_history, conn, params)
+    history = _timed(res, "score_history", _score_history, conn, params, sink)
     report.phase("commit")
     _complete(conn, src, sid, {**merged, **versioned})
     res.rows = {
