@@ -27,6 +27,7 @@ import orjson
 
 from moltctl import sqlfiles
 from moltctl.ingest.records import POST_EVAL
+from moltctl.rows import dicts
 from moltctl.sqlrun import run_script
 
 UNKNOWN = 1 << 15  # the rank of a field nobody knows (ranks are SMALLINT)
@@ -36,14 +37,6 @@ def _num(v: float) -> float | int:
     """A float as jsonb holds PostgreSQL's float8: an integral one as an integer (``3``, not
     ``3.0``); others as their shortest digits, which orjson writes like float8out."""
     return int(v) if v.is_integer() and abs(v) < 1e16 else v
-
-
-def _fetch(conn, template: str, params: dict | None = None) -> list[dict]:
-    """Every row of a one-statement query (run_script returns the first row only)."""
-    from psycopg.rows import dict_row
-
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(sqlfiles.render(template), params).fetchall()
 
 
 class History:
@@ -134,7 +127,7 @@ class History:
 
     def prepare(self, conn) -> None:
         """Read the registered dimensions (before the COPY: the connection is free)."""
-        self.registered = _fetch(conn, "ingest/history_dimensions.sql")
+        self.registered = dicts(conn.execute(sqlfiles.render("ingest/score_columns.sql")))
         self.agents = None
 
     def aggregate(self) -> None:
@@ -269,5 +262,7 @@ class History:
         """The current version's handle of agents this run observed without one."""
         if not agents:
             return {}
-        found = _fetch(conn, "ingest/history_current_handles.sql", {"ids": agents})
+        found = dicts(
+            conn.execute(sqlfiles.render("ingest/history_current_handles.sql"), {"ids": agents})
+        )
         return {r["external_id"]: r["handle"] for r in found}

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import orjson
 import psycopg
-from psycopg.rows import dict_row
 
 from moltctl import locks, partitions, sqlfiles, viewlog
 from moltctl.connection import connect
@@ -40,6 +39,7 @@ from moltctl.ingest.staging import (
     PostRow,
     SubmoltRow,
 )
+from moltctl.rows import dicts
 from moltctl.session import session
 from moltctl.sqlrun import ScriptError, run_script
 
@@ -387,8 +387,10 @@ def _score_history(conn, params: dict, sink: CopySink) -> int:
         columns, rows = sink.history.rows(conn, params["sid"], params["t"])
         _copy_rows(conn, "agent_score_history", tuple(columns), rows)
         return len(rows)
-    with conn.cursor(row_factory=dict_row) as cur:
-        dims = cur.execute(sqlfiles.render("ingest/score_columns.sql")).fetchall()
+    # the registered dimensions that have their has_high_<short_name> column
+    dims = [
+        d for d in dicts(conn.execute(sqlfiles.render("ingest/score_columns.sql"))) if d["flag"]
+    ]
     return run_script(conn, "ingest/score_history.sql.j2", params, dims=dims)["history"]
 
 
