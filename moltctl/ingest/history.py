@@ -39,22 +39,54 @@ def _num(v: float) -> float | int:
     return int(v) if v.is_integer() and abs(v) < 1e16 else v
 
 
+class _FirstKnown:
+    """Posts, comments or agents: an index per id, and per index a value (a post's or
+    comment's author, an agent's handle) from the best-ranked observation that knew it, as
+    the merge decides it. Compact: a full-size run has 200,000 comments and 220,000
+    evaluations; the ids and handles repeat, so one string object each is kept in ``strings``."""
+
+    __slots__ = ("idx", "rank", "value", "strings")
+
+    def __init__(self, strings: dict[str, str]):
+        self.idx: dict[str, int] = {}
+        self.rank = array("i")
+        self.value: list = []
+        self.strings = strings
+
+    def index(self, ext: str) -> int:
+        i = self.idx.get(ext)
+        if i is None:
+            i = self.idx[ext] = len(self.value)
+            self.rank.append(UNKNOWN)
+            self.value.append(None)
+        return i
+
+    def offer(self, i: int, rank: int, value: str | None) -> None:
+        """An observation of ``i`` at ``rank``: its value is kept if known and the observation
+        ranks before the one that gave the value held."""
+        if value is not None and rank < self.rank[i]:
+            self.rank[i] = rank
+            self.value[i] = self.strings.setdefault(value, value)
+
+    def get(self, ext: str) -> str | None:
+        i = self.idx.get(ext)
+        return None if i is None else self.value[i]
+
+    def items(self):
+        """(id, value) of every id seen."""
+        value = self.value
+        return ((ext, value[i]) for ext, i in self.idx.items())
+
+
 class History:
     """What agent_score_history needs, collected from the rows as they are staged."""
 
     def __init__(self):
-        # posts and comments: an index each, then per index the rank its author comes from
-        # and the author (compact: a full-size run has 200,000 comments and 220,000
-        # evaluations; the ids and handles repeat, so one string object each is kept)
-        self.post_idx: dict[str, int] = {}
-        self.post_rank = array("i")
-        self.post_author: list = []
-        self.post_real = bytearray()  # a post that makes a row (not only a permalink)
-        self.comment_idx: dict[str, int] = {}
-        self.comment_rank = array("i")
-        self.comment_author: list = []
         self.strings: dict[str, str] = {}  # agent ids and handles, one object each
-        self.handle: dict[str, tuple] = {}  # agent -> (rank, handle)
+        self.posts = _FirstKnown(self.strings)
+        self.real_posts: set[int] = set()  # posts that make a row (not only a permalink)
+        self.comments = _FirstKnown(self.strings)
+        self.handles_of = _FirstKnown(self.strings)  # agent -> its handle
         self.dims: dict[str, int] = {}  # dimension -> its index, in order first seen
         # one entry per evaluation: whether a post's, its item's index, its author handle
         # (interned), and its scores as (dimension index, score) in flat arrays from offsets[i]
@@ -67,50 +99,21 @@ class History:
 
     # -- while staging (each call: one staged row, in staging order) ---------------------
 
-    def _post(self, ext: str) -> int:
-        i = self.post_idx.get(ext)
-        if i is None:
-            i = self.post_idx[ext] = len(self.post_author)
-            self.post_rank.append(UNKNOWN)
-            self.post_author.append(None)
-            self.post_real.append(0)
-        return i
-
-    def _comment(self, ext: str) -> int:
-        i = self.comment_idx.get(ext)
-        if i is None:
-            i = self.comment_idx[ext] = len(self.comment_author)
-            self.comment_rank.append(UNKNOWN)
-            self.comment_author.append(None)
-        return i
-
     def post(self, rank: int, row) -> None:
-        i = self._post(row[0])
+        i = self.posts.index(row[0])
         if rank < POST_EVAL:
-            self.post_real[i] = 1
-        author = row.author_id
-        if author is not None and rank < self.post_rank[i]:
-            self.post_rank[i] = rank
-            self.post_author[i] = self.strings.setdefault(author, author)
+            self.real_posts.add(i)
+        self.posts.offer(i, rank, row.author_id)
 
     def comment(self, rank: int, row) -> None:
-        i = self._comment(row[0])
-        author = row.author_id
-        if author is not None and rank < self.comment_rank[i]:
-            self.comment_rank[i] = rank
-            self.comment_author[i] = self.strings.setdefault(author, author)
+        self.comments.offer(self.comments.index(row[0]), rank, row.author_id)
 
     def agent(self, rank: int, row) -> None:
-        ext, handle = row[0], row.handle
-        cur = self.handle.get(ext)
-        if cur is None:
-            self.handle[ext] = (rank if handle is not None else UNKNOWN, handle)
-        elif handle is not None and rank < cur[0]:
-            self.handle[ext] = (rank, handle)
+        self.handles_of.offer(self.handles_of.index(row[0]), rank, row.handle)
 
     def evaluation(self, row) -> None:
         self.is_post.append(row.is_post)
-        self.items.append(self._post(row.item_id) if row.is_post else self._comment(row.item_id))
+        self.items.append((self.posts if row.is_post else self.comments).index(row.item_id))
         handle = row.author_handle
         self.handles.append(handle if handle is None else self.strings.setdefault(handle, handle))
         scores = row.scores
@@ -151,7 +154,7 @@ class History:
         order = run_script(conn, "ingest/history_name_order.sql", {"names": names})["names"]
         rank_of = {name: k for k, name in enumerate(order or [])}
         dim_rank = [rank_of[n] for n in names]
-        known = self._current_handles(conn, [a for a in agents if self._handle(a) is None])
+        known = self._current_handles(conn, [a for a in agents if self.handles_of.get(a) is None])
         columns = [
             "snapshot_id", "agent_id", "agent_handle", "posts_evaluated",
             "comments_evaluated", "total_items_evaluated", "dimension_scores",
@@ -160,7 +163,7 @@ class History:
         ]  # fmt: skip
         out = []
         for agent, (n_posts, n_comments, stats) in agents.items():
-            handle = self._handle(agent)
+            handle = self.handles_of.get(agent)
             if handle is None:
                 handle = known.get(agent, agent)
             doc, means = {}, []
@@ -202,12 +205,12 @@ class History:
             if i is not None and r["threshold"] is not None:
                 thresholds[i] = r["threshold"]
         agents: dict[str, list] = {}  # agent -> [posts, comments, {dim index: stats}]
-        post_author, real = self.post_author, self.post_real
-        comment_author, handles, is_post = self.comment_author, self.handles, self.is_post
+        post_author, real = self.posts.value, self.real_posts
+        comment_author, handles, is_post = self.comments.value, self.handles, self.is_post
         offsets, dim_of, scores = self.offsets, self.dim_of, self.scores
         for i, item in enumerate(self.items):
             if is_post[i]:
-                agent = post_author[item] if real[item] else None
+                agent = post_author[item] if item in real else None
                 if agent is None:
                     continue
             else:
@@ -238,15 +241,11 @@ class History:
 
         self.agents = agents
 
-    def _handle(self, agent: str):
-        found = self.handle.get(agent)
-        return None if found is None else found[1]
-
     def _by_handle(self, conn=None) -> dict | None:
         """handle -> the run's agent with that handle (the first by the database's order of
         their ids when several share it: one query for all of them; None without ``conn``)."""
         owners: dict[str, list] = {}
-        for ext, (_, handle) in self.handle.items():
+        for ext, handle in self.handles_of.items():
             if handle is not None:
                 owners.setdefault(handle, []).append(ext)
         shared = [ext for ids in owners.values() if len(ids) > 1 for ext in ids]
