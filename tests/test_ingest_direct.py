@@ -15,7 +15,7 @@ from moltctl.ingest import ingest_paths
 from moltctl.ingest.direct import DIRECT, DROP, STAGE, Router
 from moltctl.ingest.load import CopySink
 from moltctl.ingest.staging import CommentRow
-from tests.helpers.db import NO_SHARED, REAL_RUN, history_reads
+from tests.helpers.db import NO_SHARED, REAL_RUN, history_reads, settle
 from tests.helpers.ingest import post, rows, write_bundle
 
 RESET = "DELETE FROM agents; DELETE FROM submolts; DELETE FROM snapshots"
@@ -251,6 +251,7 @@ def test_ingest_reads_do_not_grow_with_the_history(pg_admin, template_db, tmp_pa
         try:
             with psycopg.connect(dsn, autocommit=True) as c:
                 ingest_paths(resolve(dsn), runs[24 - n : 24])
+                settle(c)
                 before = history_reads(c, "ingest", scd2=False)
                 (snap,) = ingest_paths(resolve(dsn), runs[24:]).snapshots
                 assert snap.comments_merged == 1

@@ -16,7 +16,7 @@ from moltctl.errors import MoltError
 from moltctl.ingest import ingest_paths
 from moltctl.synth import generate_runs
 from tests import legacyviews
-from tests.helpers.db import history_reads, scalar
+from tests.helpers.db import history_reads, scalar, settle
 
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 20, tzinfo=UTC)
@@ -237,6 +237,7 @@ def test_full_recomputes_what_the_log_does_not_know(conn, target, pool):
 def _reads_of_refresh_after_one_more(conn, target, runs: list[Path]) -> int:
     ingest_paths(target, runs[:-1])
     views.refresh(target, full=True)
+    settle(conn)
     ingest_paths(target, runs[-1:])
     before = history_reads(conn, "refresh-views")
     results = views.refresh(target)
@@ -246,6 +247,7 @@ def _reads_of_refresh_after_one_more(conn, target, runs: list[Path]) -> int:
 
 def _reads_of_ingest_of_one_more(conn, target, runs: list[Path]) -> int:
     ingest_paths(target, runs[:-1])
+    settle(conn)
     before = history_reads(conn, "ingest")
     ingest_paths(target, runs[-1:])
     return history_reads(conn, "ingest") - before
@@ -253,9 +255,10 @@ def _reads_of_ingest_of_one_more(conn, target, runs: list[Path]) -> int:
 
 def _reads_after(pg_admin, template_db, runs, measure, *, index_paths=False) -> dict[int, int]:
     """``measure`` of the same one more snapshot (the 33rd run) after 6 and after 32 earlier
-    ones, each in a database of its own. ``index_paths``: sessions plan with enable_seqscan off
-    (the tables here are a few pages, which the planner reads whole where at scale it uses an
-    index: this asks whether there is an index path)."""
+    ones, each in a database of its own. ``index_paths``: sessions plan with sequential scans,
+    hash and merge joins off: the tables here are a few pages, which the planner reads whole
+    (or walks a whole index of, in a merge join) where at scale it probes an index by key;
+    this asks whether there is such a probe for every read."""
     from moltctl.connection import resolve
     from tests.helpers.db import admin_exec, create_db, with_db
 
@@ -264,7 +267,8 @@ def _reads_after(pg_admin, template_db, runs, measure, *, index_paths=False) -> 
         name = create_db(pg_admin, template_db)
         dsn = with_db(pg_admin, name)
         if index_paths:
-            admin_exec(pg_admin, f'ALTER DATABASE "{name}" SET enable_seqscan = off')
+            for plan in ("seqscan", "hashjoin", "mergejoin"):
+                admin_exec(pg_admin, f'ALTER DATABASE "{name}" SET enable_{plan} = off')
         try:
             with psycopg.connect(dsn, autocommit=True) as c:
                 reads[n] = measure(c, resolve(dsn), [*runs[32 - n : 32], runs[32]])

@@ -100,6 +100,14 @@ def public_relations(dsn: str) -> list[str]:
         ]
 
 
+def settle(conn) -> None:
+    """The tables as autovacuum keeps them, before a read count: statistics current and the
+    dead index entries of past updates gone. Without it the count depends on whether
+    autovacuum happened to run (a bitmap scan visits each dead entry of a partial index, and
+    plans follow stale statistics), not on what the measured command does."""
+    conn.execute("VACUUM ANALYZE")
+
+
 def history_reads(conn, command: str, *, scd2: bool = True) -> int:
     """Rows read so far from the history tables (their partitions: sequential reads and index
     fetches), once the sessions of ``moltctl <command>`` have ended (a backend reports its
