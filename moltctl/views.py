@@ -205,6 +205,7 @@ def _incremental(conn, name: str, changes: list[Change], dims: list[dict]) -> No
         full=False,
         block=BLOCK,
         single=not agents and len(loaded) == 1,
+        again=bool(agents),
     )
     _script(conn, sql, {"agents": agents, "sids": loaded})
     if conn.execute(sqlfiles.render("views/agent_leaderboard_big.sql.j2", block=BLOCK)).fetchone()[

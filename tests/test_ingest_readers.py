@@ -8,7 +8,10 @@ import tracemalloc
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from moltctl.ingest import readers
 from moltctl.ingest.errors import InputError, Warnings
 from moltctl.ingest.readers import _read_json, _stream_list
 
@@ -61,6 +64,39 @@ def test_repairs_count_the_same_warnings(tmp_path):
         assert _streamed(path, chunk, streamed_w) == whole
         assert streamed_w.counts == whole_w.counts and streamed_w.total >= 3
         assert streamed_w.first == whole_w.first
+
+
+# the characters that make a cut look like an element's end, escapes and repairs included
+_TRICKY_TEXT = st.text(alphabet='}{],"\\ \x00\nab', max_size=5)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    items=st.lists(st.dictionaries(_TRICKY_TEXT, _VALUES, max_size=4), max_size=10),
+    chunk=st.sampled_from([3, 40, 1 << 20]),
+    indent=st.sampled_from([None, 2]),
+)
+def test_streamed_is_the_whole_parse_for_any_list(tmp_path_factory, items, chunk, indent):
+    """Parsed many at a time where it can, one at a time where a cut or a repair asks: the
+    values and the warnings of the whole-file parse, whatever the strings hold."""
+    path = _write(tmp_path_factory.mktemp("l"), json.dumps(items, indent=indent))
+    whole_w, streamed_w = Warnings(), Warnings()
+    assert _streamed(path, chunk, streamed_w) == _read_json(path, whole_w)
+    assert streamed_w.counts == whole_w.counts and streamed_w.first == whole_w.first
+
+
+def test_a_clean_list_is_parsed_many_elements_at_a_time(tmp_path, monkeypatch):
+    calls, one = [], readers.parse
+    monkeypatch.setattr(readers, "parse", lambda *a, **kw: calls.append(1) or one(*a, **kw))
+    items = [{"id": f"c{i}", "body_text": "text }, with braces", "n": i} for i in range(3000)]
+    path = _write(tmp_path, json.dumps(items, indent=2))
+    assert _streamed(path, 1 << 16) == items
+    assert len(calls) < 30, len(calls)  # one per buffer at most: the element cut at its end
 
 
 @pytest.mark.parametrize(

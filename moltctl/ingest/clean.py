@@ -91,6 +91,24 @@ def parse(data: bytes, where: str, warns: Warnings, *, cut: bool = False):
     return value
 
 
+def parse_objects(data: bytes) -> list[dict] | None:
+    """The objects of ``data``, a comma-separated run of JSON objects (a piece of a list), in
+    one parse; None where the one-at-a-time :func:`parse` must decide (a repair to count, an
+    error to place, an element that is not an object, a cut inside an element)."""
+    import orjson
+
+    if _NUL_ESCAPE.search(data):
+        return None
+    try:
+        values = orjson.loads(b"[" + data + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    for v in values:
+        if type(v) is not dict:
+            return None
+    return values
+
+
 def _walk_bounded(value, where: str, warns: Warnings):
     try:
         return _walk(value, where, warns)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moltctl.ingest import records as rec
-from moltctl.ingest.clean import INCOMPLETE, parse
+from moltctl.ingest.clean import INCOMPLETE, parse, parse_objects
 from moltctl.ingest.errors import InputError, TooDeep, Warnings
 from moltctl.timestamps import parse_utc
 
@@ -65,12 +65,15 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _odd(path: Path) -> str | None:
-    """What is at ``path`` if it is neither a regular file nor missing (None otherwise)."""
+_MISSING = ""  # _what_is: nothing there
+
+
+def _what_is(path: Path) -> str | None:
+    """None for a regular file, _MISSING if nothing is there, else what is there."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        return "a broken symbolic link" if path.is_symlink() else None
+        return "a broken symbolic link" if path.is_symlink() else _MISSING
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "a symbolic link loop"
@@ -78,13 +81,18 @@ def _odd(path: Path) -> str | None:
     return None if stat.S_ISREG(mode) else _kind(mode)
 
 
+def _odd(path: Path) -> str | None:
+    """What is at ``path`` if it is neither a regular file nor missing (None otherwise)."""
+    return _what_is(path) or None
+
+
 def _is_input_file(path: Path) -> bool:
     """True for a regular file, False if nothing is there; InputError for anything else (a
     FIFO would block the read forever, a directory is not the file the layout names)."""
-    what = _odd(path)
-    if what is not None:
+    what = _what_is(path)
+    if what:
         raise InputError(f"{path}: {what} where a file should be")
-    return path.exists()
+    return what is None
 
 
 def _check_time(ts: dt.datetime, where: str, what: str) -> dt.datetime:
@@ -173,12 +181,14 @@ def _unreadable(exc: OSError, default: Path) -> InputError:
     return InputError(f"{where}: cannot read ({exc.strerror or exc})")
 
 
-def _read_json(path: Path, warns: Warnings):
+def _read_json(path: Path, warns: Warnings, progress: Progress | None = None):
     _is_input_file(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if progress:
+        progress(len(data))
     return parse(data, str(path), warns)
 
 
@@ -427,6 +437,7 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20, ke
             start = buf.index(b"[") + 1
             first = True
             i = 0
+            one_by_one = 0  # before this index, elements are parsed one at a time
             while True:
                 while True:  # skip the blanks before the next element
                     while start < len(buf) and buf[start] in _SPACE:
@@ -438,6 +449,24 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20, ke
                     break
                 if start >= len(buf) or buf[start] != ord("{"):
                     break  # truncated, or not an object
+                if start >= one_by_one:
+                    batch = _whole_elements(buf, start)
+                    if batch is not None:
+                        values, end = batch
+                        yield from values
+                        i += len(values)
+                        first = False
+                        start = end + 1
+                        if buf[end] == ord("]"):
+                            ok = rest_is_blank(buf, start)
+                            break
+                        del buf[:start]  # what was parsed: the buffer holds a chunk or so
+                        one_by_one = max(0, one_by_one - start)
+                        start = 0
+                        continue
+                    # one at a time through what is buffered now: a failed parse of it all
+                    # per element would cost the buffer's length each time
+                    one_by_one = len(buf)
                 try:
                     value, end = _next_element(buf, start, str(path), warns, more)
                 except ElementTooLong:
@@ -459,6 +488,7 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20, ke
                     break
                 if start > chunk:  # drop what was consumed (amortised: one copy per chunk)
                     del buf[:start]
+                    one_by_one -= start
                     start = 0
         if not ok:
             _read_json(path, warns)  # raises the whole-file parse's error
@@ -469,6 +499,34 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20, ke
 
 class ElementTooLong(Exception):
     """A list element runs past MAX_LINE bytes."""
+
+
+BATCH = 1 << 17
+
+
+def _whole_elements(buf: bytearray, start: int):
+    """(the objects from ``start`` to the last one that ends in ``buf``, index of the , or ]
+    after it), parsed in one call (the common case: a clean file costs one parse per chunk, not
+    per element), or None where they must be parsed one at a time. At most BATCH bytes: the
+    parser's working memory is many times the text it is given. A cut that parses is at an
+    element's end (see _stream_list); one that does not may be inside a string of the last,
+    partial element (a "}," in a comment's code), so a few earlier cuts are tried."""
+    end = min(len(buf), start + BATCH)
+    tries = 3
+    while tries:
+        cut = buf.rfind(b"}", start, end)
+        if cut < 0:
+            return None
+        end = cut
+        after = cut + 1
+        while after < len(buf) and buf[after] in _SPACE:
+            after += 1
+        if after < len(buf) and buf[after] in b",]":
+            values = parse_objects(bytes(buf[start : cut + 1]))
+            if values is not None:
+                return values, after
+            tries -= 1
+    return None
 
 
 def _next_element(buf: bytearray, start: int, where: str, warns: Warnings, more):
@@ -495,16 +553,17 @@ def _jsonl_records(path: Path, kind: str, warns, progress) -> Iterator[Record]:
     if not _is_input_file(path):
         return
     with path.open("rb") as fh:
-        last = 0
+        done = reported = 0  # bytes of the lines read (and of blank lines: at the end)
         for lineno, line in _lines(fh, path):
             where = f"{path}: line {lineno}"
             yield kind, where, parse(line, where, warns)
             if progress:
-                pos = fh.tell()
-                progress(pos - last)
-                last = pos
+                done += len(line) + 1
+                if lineno % 2048 == 0:  # a call per line (or a tell()) costs more than parsing
+                    progress(done - reported)
+                    reported = done
         if progress:
-            progress(path.stat().st_size - last)
+            progress(max(0, fh.tell() - reported))
 
 
 def _run_records(src: Source, warns: Warnings, progress) -> Iterator[Record]:
@@ -514,9 +573,7 @@ def _run_records(src: Source, warns: Warnings, progress) -> Iterator[Record]:
     yield from _list_records(raw / "posts_list.json", "posts", "post", warns, progress)
     details = sorted(raw.glob("post_*.json")) + sorted((raw / "posts").glob("*.json"))
     for path in details:
-        yield rec.POST_DETAIL_KIND, str(path), _read_json(path, warns)
-        if progress:
-            progress(path.stat().st_size)
+        yield rec.POST_DETAIL_KIND, str(path), _read_json(path, warns, progress)
     # the evaluations before the flat comment list: parsing it mostly finds comments the
     # details already gave (moltctl.ingest.direct drops them), so the server works through
     # the queued evaluation rows meanwhile instead of waiting. Neutral to the merge: neither
