@@ -69,12 +69,14 @@ class _Display:
         self.bar = None
         if bar:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.table import Column
 
             self.bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(bar_width=None),
                 TextColumn("{task.fields[detail]}"),
-                TimeElapsedColumn(),
+                # the clock keeps its width: a long detail narrows the bar, not the time
+                TimeElapsedColumn(table_column=Column(min_width=7, no_wrap=True)),
                 console=bar_console(),
                 transient=True,
                 expand=True,
