@@ -449,38 +449,31 @@ def _stream_list(path: Path, warns: Warnings, progress, chunk: int = 1 << 20, ke
                     break
                 if start >= len(buf) or buf[start] != ord("{"):
                     break  # truncated, or not an object
-                if start >= one_by_one:
-                    batch = _whole_elements(buf, start)
-                    if batch is not None:
-                        values, end = batch
-                        yield from values
-                        i += len(values)
-                        first = False
-                        start = end + 1
-                        if buf[end] == ord("]"):
-                            ok = rest_is_blank(buf, start)
-                            break
-                        del buf[:start]  # what was parsed: the buffer holds a chunk or so
-                        one_by_one = max(0, one_by_one - start)
-                        start = 0
-                        continue
-                    # one at a time through what is buffered now: a failed parse of it all
-                    # per element would cost the buffer's length each time
-                    one_by_one = len(buf)
-                try:
-                    value, end = _next_element(buf, start, str(path), warns, more)
-                except ElementTooLong:
-                    raise InputError(f"{path}: {key}[{i}]: longer than {_size(MAX_LINE)}") from None
-                except TooDeep as exc:
-                    raise TooDeep(
-                        exc.message.replace(f"{path}:", f"{path}: {key}[{i}]:", 1)
-                    ) from None
-                except InputError:
-                    break  # not valid JSON: the whole-file parse below says where
-                if value is INCOMPLETE:
-                    break  # truncated
-                yield value
-                i += 1
+                batch = _whole_elements(buf, start) if start >= one_by_one else None
+                if batch is not None:
+                    values, end = batch
+                else:
+                    if start >= one_by_one:
+                        # one at a time through what is buffered now: a failed parse of it
+                        # all per element would cost the buffer's length each time
+                        one_by_one = len(buf)
+                    try:
+                        value, end = _next_element(buf, start, str(path), warns, more)
+                    except ElementTooLong:
+                        raise InputError(
+                            f"{path}: {key}[{i}]: longer than {_size(MAX_LINE)}"
+                        ) from None
+                    except TooDeep as exc:
+                        raise TooDeep(
+                            exc.message.replace(f"{path}:", f"{path}: {key}[{i}]:", 1)
+                        ) from None
+                    except InputError:
+                        break  # not valid JSON: the whole-file parse below says where
+                    if value is INCOMPLETE:
+                        break  # truncated
+                    values = (value,)
+                yield from values
+                i += len(values)
                 first = False
                 start = end + 1  # past the , or ]
                 if buf[end] == ord("]"):
