@@ -31,8 +31,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from moltctl import retention, schema, sqlfiles  # noqa: E402
+from moltctl import retention, schema  # noqa: E402
 from moltctl.connection import resolve  # noqa: E402
+from moltctl.sqlrun import run_script  # noqa: E402
 from tests.helpers import retentiondata as rd  # noqa: E402
 from tests.helpers.db import admin_exec as admin  # noqa: E402
 from tests.helpers.db import bench_server, with_db  # noqa: E402
@@ -68,8 +69,7 @@ def build_plain(dsn: str, posts: int, payload: int) -> float:
     with psycopg.connect(dsn, autocommit=True) as c:
         with c.transaction():
             c.execute("DROP TABLE " + ", ".join(tables) + " CASCADE")
-            for _, stmt in sqlfiles.split_statements(FIXTURE.read_text()):
-                c.execute(stmt)
+            run_script(c, FIXTURE.read_text())
             c.execute(
                 "ALTER TABLE agent_score_history ADD COLUMN has_high_manipulation "
                 "BOOLEAN DEFAULT FALSE"

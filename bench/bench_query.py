@@ -115,7 +115,8 @@ def load(dsn: str, args) -> float:
     """Generate the data set-based (bench/sql/query_data.sql); returns the seconds it took."""
     import psycopg
 
-    from moltctl import partitions, sqlfiles
+    from moltctl import partitions
+    from moltctl.sqlrun import run_script
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         with conn.transaction():
@@ -133,8 +134,7 @@ def load(dsn: str, args) -> float:
             "evals_per_snapshot": args.evals,
         }
         with conn.transaction():
-            for _line, stmt in sqlfiles.split_statements(text):
-                conn.execute(stmt, params if "%(" in stmt else None)
+            run_script(conn, text, params)
         return time.perf_counter() - t0
 
 

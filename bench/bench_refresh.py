@@ -82,7 +82,8 @@ def history_reads(conn) -> int:
 
 def one_more_snapshot(conn, ix: int, args) -> None:
     """Insert snapshot ``ix`` and log it, in one transaction (as ingest-file does)."""
-    from moltctl import sqlfiles, viewlog
+    from moltctl import viewlog
+    from moltctl.sqlrun import run_script
 
     text = (HERE / "sql" / "one_more_snapshot.sql").read_text(encoding="utf-8")
     params = {
@@ -92,10 +93,8 @@ def one_more_snapshot(conn, ix: int, args) -> None:
         "evals_per_snapshot": args.evals,
     }
     with conn.transaction():
-        for _line, stmt in sqlfiles.split_statements(text):
-            cur = conn.execute(stmt, params if "%(" in stmt else None)
-        sid, created_at = cur.fetchone()
-        viewlog.snapshot(conn, sid, created_at, "loaded")
+        made = run_script(conn, text, params)
+        viewlog.snapshot(conn, made["id"], made["created_at"], "loaded")
 
 
 def timed_refresh(conn, target, *, full: bool, checkpoint: bool = False):
@@ -123,12 +122,11 @@ def yardstick(conn, args) -> list[float]:
     ``REFRESH ... CONCURRENTLY`` as the issue timed it (populated, the history unchanged); its
     seconds. Dropped again afterwards. The issue's 3.4 s was such a view's first refresh (2.3 s
     again): set against the median of several, the scaled 0.2 s errs on the strict side."""
-    from moltctl import sqlfiles
+    from moltctl.sqlrun import run_script
 
     text = (HERE / "sql" / "old_agent_leaderboard.sql").read_text(encoding="utf-8")
     conn.execute("DROP MATERIALIZED VIEW IF EXISTS bench_old_agent_leaderboard")
-    for _line, stmt in sqlfiles.split_statements(text):
-        conn.execute(stmt)
+    run_script(conn, text)
     conn.execute("VACUUM ANALYZE bench_old_agent_leaderboard")
     seconds = []
     try:
