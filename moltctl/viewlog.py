@@ -1,8 +1,8 @@
 """The change log the incremental views fold in (``moltctl_view_changes``, migration 005).
 
 Ingest and purge call these in the transaction that makes the change, so the log holds exactly
-the committed changes; ``views.refresh`` reads and consumes it. Kept apart from ``views`` so
-that the writers (ingest, retention) need nothing else of it.
+the committed changes; ``views.refresh`` reads and consumes it (and ``views.fold_at_ingest``,
+in the ingest's transaction). Kept apart from ``views`` so that purge needs nothing else of it.
 """
 
 from __future__ import annotations

@@ -237,25 +237,73 @@ def _refresh_one(conn, name: str, *, full: bool, changes: list[Change], dims) ->
                 _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))
                 _incremental(conn, name, mine, dims)
                 _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=False))
-            _script(
-                conn,
-                sqlfiles.render("views/changes_consume.sql"),
-                {"name": name, "ids": [c.id for c in mine]},
-            )
-            rows = conn.execute(sqlfiles.render(f"views/{name}_count.sql")).fetchone()[0]
-            seconds = time.perf_counter() - started
-            conn.execute(
-                sqlfiles.render("core/view_record_refresh.sql"),
-                {
-                    "view_name": name,
-                    "duration_ms": seconds * 1000,
-                    "row_count": rows,
-                    "method": method,
-                    "changes": len(mine),
-                },
-            )
-        return Refreshed(name, method, seconds, rows, changes=len(mine))
+            return _done(conn, name, method, mine, started)
     except (psycopg.Error, MoltError) as exc:
+        return Refreshed(name, "failed", time.perf_counter() - started, None, first_line(exc))
+
+
+def _done(conn, name: str, method: str, mine: list[Change], started: float) -> Refreshed:
+    """Consume the changes folded in and record the refresh (the caller's transaction)."""
+    _script(
+        conn,
+        sqlfiles.render("views/changes_consume.sql"),
+        {"name": name, "ids": [c.id for c in mine]},
+    )
+    rows = conn.execute(sqlfiles.render(f"views/{name}_count.sql")).fetchone()[0]
+    seconds = time.perf_counter() - started
+    conn.execute(
+        sqlfiles.render("core/view_record_refresh.sql"),
+        {
+            "view_name": name,
+            "duration_ms": seconds * 1000,
+            "row_count": rows,
+            "method": method,
+            "changes": len(mine),
+        },
+    )
+    return Refreshed(name, method, seconds, rows, changes=len(mine))
+
+
+def fold_at_ingest(conn, sid) -> Refreshed | None:
+    """Fold snapshot ``sid``, loaded in the caller's transaction and logged, into
+    agent_leaderboard there and then, so that the leaderboard is current when the ingest
+    commits and refresh-views has only the hour views left to do.
+
+    Only the case an hourly ingest is: the view is current (refreshed by moltctl before, its
+    definition unchanged) and this load is its only pending change; and only if no refresh
+    holds the refresh lock (a transaction-level try: the ingest never waits for a refresh, nor
+    makes one wait longer than its commit). Otherwise returns None and the change stays
+    pending for refresh-views, as does a fold that fails (rolled back to a savepoint, the
+    ingest goes on; the result says why, method "failed"). The fold is refresh-views' own incremental step, with its
+    settings; the refresh is recorded with method "ingest".
+    """
+    import psycopg
+
+    started = time.perf_counter()
+    name = "agent_leaderboard"
+    if not conn.execute(sqlfiles.render("locks/try_xact.sql"), {"key": locks.REFRESH}).fetchone()[
+        0
+    ]:
+        return None
+    try:
+        with conn.transaction():
+            dims = registry(conn)
+            if current_tag(conn, name) != _tag(definition(conn, name, dims)):
+                return None
+            state = conn.execute(
+                sqlfiles.render("core/view_last_refresh.sql"), {"name": name}
+            ).fetchone()
+            mine = pending_changes(conn, [name])
+            if state is None or state[0] is None or [(c.kind, str(c.snapshot_id)) for c in mine] != [
+                ("loaded", str(sid))
+            ]:
+                return None
+            _script(conn, sqlfiles.render("views/refresh_settings.sql"))
+            _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))
+            _incremental(conn, name, mine, dims)
+            _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=False))
+            return _done(conn, name, "ingest", mine, started)
+    except psycopg.Error as exc:
         return Refreshed(name, "failed", time.perf_counter() - started, None, first_line(exc))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from moltctl import dimensions, retention, views
+from moltctl import dimensions, locks, retention, views
 from moltctl.errors import MoltError
 from moltctl.ingest import ingest_paths
 from moltctl.synth import generate_runs
@@ -22,13 +22,13 @@ UTC = dt.UTC
 START = dt.datetime(2026, 1, 20, tzinfo=UTC)
 
 
-def differences(conn) -> dict[str, int]:
+def differences(conn, names=views.VIEWS) -> dict[str, int]:
     """Rows in a view and not in its full recompute, or the other way round (EXCEPT ALL).
     The recompute is a materialized CTE: on Citus it reads the distributed tables on its own,
     then the comparison runs on the coordinator's local view tables."""
     dims = dimensions.registry(conn)
     out = {}
-    for name in views.VIEWS:
+    for name in names:
         full = views.select_sql(name, dims)
         out[name] = scalar(
             conn,
@@ -42,6 +42,19 @@ def differences(conn) -> dict[str, int]:
 def assert_equal_to_full(conn, context: str) -> None:
     diff = differences(conn)
     assert diff == dict.fromkeys(views.VIEWS, 0), context
+
+
+def leaderboard_pending(conn) -> int:
+    return scalar(
+        conn, "SELECT count(*) FROM moltctl_view_changes WHERE 'agent_leaderboard' = ANY(pending)"
+    )
+
+
+def assert_leaderboard_current_if_nothing_pending(conn, context: str) -> None:
+    """Between refreshes: a leaderboard with no change pending (an ingest folded its load in)
+    equals a full recompute."""
+    if leaderboard_pending(conn) == 0:
+        assert differences(conn, ["agent_leaderboard"]) == {"agent_leaderboard": 0}, context
 
 
 class Pool:
@@ -72,7 +85,9 @@ class Pool:
 
 
 def run_sequence(conn, target, pool: Pool, seed: int, steps: int) -> list[str]:
-    """Random operations; after each refresh the views must equal a full recompute."""
+    """Random operations; after each refresh the views must equal a full recompute, and
+    after every other operation the leaderboard must, if it has no change pending (an ingest
+    of one more snapshot folds it in: views.fold_at_ingest)."""
     rng = random.Random(seed)
     done: list[str] = []
     loaded: set[str] = set()
@@ -86,9 +101,9 @@ def run_sequence(conn, target, pool: Pool, seed: int, steps: int) -> list[str]:
             if not fresh:
                 continue
             path = rng.choice(fresh)
-            ingest_paths(target, [path])
+            folded = ingest_paths(target, [path]).snapshots[0].leaderboard
             loaded.add(path.name)
-            done.append(f"load {path.name}")
+            done.append(f"load {path.name}" + (" (folded in)" if folded and folded.ok else ""))
         elif op == "replace":
             if not loaded:
                 continue
@@ -111,13 +126,14 @@ def run_sequence(conn, target, pool: Pool, seed: int, steps: int) -> list[str]:
             cutoff = rng.choice(times) + dt.timedelta(minutes=rng.choice([-10, 1, 200]))
             retention.purge(target, before=cutoff)
             done.append(f"purge {cutoff:%Y-%m-%dT%H:%M}")
-        else:
-            full = rng.random() < 0.1
-            results = views.refresh(target, full=full)
-            assert all(r.ok for r in results), results
-            done.append("refresh --full" if full else "refresh")
-            assert_equal_to_full(conn, f"seed {seed} step {step}: {done}")
+        if op != "refresh":
+            assert_leaderboard_current_if_nothing_pending(conn, f"seed {seed} step {step}: {done}")
             continue
+        full = rng.random() < 0.1
+        results = views.refresh(target, full=full)
+        assert all(r.ok for r in results), results
+        done.append("refresh --full" if full else "refresh")
+        assert_equal_to_full(conn, f"seed {seed} step {step}: {done}")
     views.refresh(target)
     assert_equal_to_full(conn, f"seed {seed} at the end: {done}")
     return done
@@ -136,10 +152,12 @@ def small_rank_blocks(monkeypatch):
 
 def test_incremental_equals_full_sample(conn, target, pool):
     """A sample in the default run: two sequences (about ten operations each)."""
+    done = []
     for seed in (1, 2):
         conn.execute("SELECT 1")
-        run_sequence(conn, target, pool, seed, steps=10)
+        done += run_sequence(conn, target, pool, seed, steps=10)
         _reset(conn)
+    assert any(d.endswith("(folded in)") for d in done), done
 
 
 @pytest.mark.slow
@@ -173,8 +191,8 @@ def test_each_change_kind_is_folded_in(conn, target, pool):
 
 def fold_each_change_kind(conn, target, pool: Pool) -> None:
     """Loaded, backfilled, replaced, failed and purged, one refresh after each: equal to a full
-    recompute each time, and the refreshes are incremental and consume the log (test_citus
-    runs it on the cluster too)."""
+    recompute each time, and the refreshes are incremental and consume the log; the loads fold
+    into the leaderboard at ingest (test_citus runs it on the cluster too)."""
     runs = pool.runs
     assert views.refresh(target)[0].method == "full"  # the first after init
     steps = [
@@ -188,7 +206,10 @@ def fold_each_change_kind(conn, target, pool: Pool) -> None:
     ]
     for what, path in steps:
         if what in ("load", "backfill"):
-            ingest_paths(target, [path])
+            # one more snapshot after a refresh: the ingest folds it into the leaderboard
+            assert ingest_paths(target, [path]).snapshots[0].leaderboard.method == "ingest"
+            assert leaderboard_pending(conn) == 0
+            assert differences(conn, ["agent_leaderboard"]) == {"agent_leaderboard": 0}, what
         elif what == "replace":
             ingest_paths(target, [pool.changed[path.name]], replace=True)
         elif what == "fail":
@@ -208,15 +229,89 @@ def fold_each_change_kind(conn, target, pool: Pool) -> None:
 
 def test_refresh_of_some_views_keeps_the_others_pending(conn, target, pool):
     views.refresh(target)
-    ingest_paths(target, [pool.runs[0]])
+    ingest_paths(target, [pool.runs[0]])  # agent_leaderboard: folded in at ingest
     views.refresh(target, ["hourly_growth"])
     pending = conn.execute("SELECT pending FROM moltctl_view_changes").fetchall()
-    assert pending == [(["agent_leaderboard", "dimension_trends"],)]
+    assert pending == [(["dimension_trends"],)]
     assert differences(conn)["hourly_growth"] == 0
-    assert differences(conn)["agent_leaderboard"] > 0  # not folded in yet
+    assert differences(conn)["dimension_trends"] > 0  # not folded in yet
     views.refresh(target)
     assert scalar(conn, "SELECT count(*) FROM moltctl_view_changes") == 0
     assert_equal_to_full(conn, "after the rest")
+
+
+# ------------------------------------------------- agent_leaderboard folded in at ingest
+
+
+def _methods(conn) -> dict[str, str]:
+    return dict(conn.execute("SELECT view_name, method FROM moltctl_view_refreshes").fetchall())
+
+
+def test_ingest_folds_one_more_snapshot_into_a_current_leaderboard(conn, target, pool):
+    ingest_paths(target, pool.runs[:2])
+    views.refresh(target)
+    res = ingest_paths(target, [pool.runs[2]]).snapshots[0]
+    assert (res.leaderboard.method, res.leaderboard.changes) == ("ingest", 1)
+    assert res.leaderboard.rows == scalar(conn, "SELECT count(*) FROM agent_leaderboard") > 0
+    assert "leaderboard" in res.timings
+    assert _methods(conn)["agent_leaderboard"] == "ingest"
+    assert leaderboard_pending(conn) == 0
+    pending = conn.execute("SELECT pending FROM moltctl_view_changes").fetchall()
+    assert pending == [(["hourly_growth", "dimension_trends"],)]  # the hours: refresh-views
+    assert differences(conn)["agent_leaderboard"] == 0
+    assert differences(conn)["hourly_growth"] > 0
+    results = views.refresh(target)
+    assert [(r.method, r.changes) for r in results] == [
+        ("incremental", 1),
+        ("incremental", 0),
+        ("incremental", 1),
+    ]
+    assert_equal_to_full(conn, "after the refresh")
+
+
+def test_ingest_leaves_the_leaderboard_to_refresh_views_otherwise(conn, target, pool):
+    """Never refreshed; a --replace (two changes); another change pending; a refresh running
+    (its lock held): the change stays pending, the ingest loads all the same."""
+    assert ingest_paths(target, [pool.runs[0]]).snapshots[0].leaderboard is None  # fresh
+    views.refresh(target)
+    replaced = ingest_paths(target, [pool.changed[pool.runs[0].name]], replace=True)
+    assert replaced.snapshots[0].leaderboard is None
+    assert ingest_paths(target, [pool.runs[1]]).snapshots[0].leaderboard is None  # one ahead
+    views.refresh(target)
+    with psycopg.connect(target.conninfo, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (locks.REFRESH,))
+        res = ingest_paths(target, [pool.runs[2]]).snapshots[0]
+    assert res.leaderboard is None and res.status == "loaded"
+    assert leaderboard_pending(conn) == 1
+    assert _methods(conn)["agent_leaderboard"] == "incremental"
+    views.refresh(target)
+    assert_equal_to_full(conn, "after the refresh")
+
+
+def test_a_fold_that_fails_leaves_the_load_and_a_note(conn, target, pool):
+    ingest_paths(target, [pool.runs[0]])
+    views.refresh(target)
+    conn.execute(
+        "CREATE FUNCTION no_writes() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN RAISE EXCEPTION 'leaderboard is read-only today'; END$$"
+    )
+    conn.execute(
+        "CREATE TRIGGER no_writes BEFORE UPDATE OR INSERT ON agent_leaderboard_rows "
+        "FOR EACH ROW EXECUTE FUNCTION no_writes()"
+    )
+    res = ingest_paths(target, [pool.runs[1]]).snapshots[0]
+    assert res.status == "loaded" and res.leaderboard.method == "failed"
+    assert res.notes == [
+        f"{pool.runs[1].stem}: agent_leaderboard was not updated at ingest (leaderboard is "
+        "read-only today); refresh-views will fold the run in"
+    ]
+    assert scalar(conn, "SELECT status FROM snapshots WHERE run_id = %s", (pool.runs[1].stem,)) == (
+        "completed"
+    )
+    assert leaderboard_pending(conn) == 1
+    conn.execute("DROP TRIGGER no_writes ON agent_leaderboard_rows")
+    views.refresh(target)
+    assert_equal_to_full(conn, "after the refresh")
 
 
 def test_full_recomputes_what_the_log_does_not_know(conn, target, pool):

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from moltctl import locks, partitions, sqlfiles, viewlog
+from moltctl import locks, partitions, sqlfiles, viewlog, views
 from moltctl.connection import connect
 from moltctl.errors import MoltError, database_hint, first_line
 from moltctl.ingest import records as rec
@@ -68,6 +68,8 @@ class SnapshotResult:
     # comments that took the per-field merge (the others went straight into comments; None:
     # all of them, CopySink.DIRECT off)
     comments_merged: int | None = None
+    # agent_leaderboard folded in at ingest (views.fold_at_ingest; None: left to refresh-views)
+    leaderboard: views.Refreshed | None = None
 
 
 @dataclass
@@ -441,8 +443,10 @@ def _load(conn, src: Source, replace: bool, warns: Warnings, report: Reporter) -
     versioned = _timed(res, "scd2", _scd2, conn, params, res)
     report.phase("score_history")
     history = _timed(res, "score_history", _score_history, conn, params, sink)
-    report.phase("commit")
     _complete(conn, src, sid, {**merged, **versioned})
+    report.phase("leaderboard")
+    res.leaderboard = _timed(res, "leaderboard", views.fold_at_ingest, conn, sid)
+    report.phase("commit")
     res.rows = {
         "posts": merged["posts"],
         "comments": merged["comments"],
@@ -535,6 +539,9 @@ def _load_source(
             _record_failure(target, src, exc.message, started)
             raise
     res.seconds = time.perf_counter() - clock
+    if res.leaderboard is not None and not res.leaderboard.ok:
+        notes.append(f"{src.run_id}: agent_leaderboard was not updated at ingest "
+                     f"({res.leaderboard.error}); refresh-views will fold the run in")  # fmt: skip
     res.notes = notes
     return res
 

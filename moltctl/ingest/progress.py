@@ -5,7 +5,8 @@ bytes and rows read while reading it, for a progress display or a log.
 order (``replace`` only when a loaded run is reloaded, ``rolled_back`` instead of ``done``
 when the run fails or is interrupted)::
 
-    start, replace, read, posts_comments, scd2, score_history, commit, done | rolled_back
+    start, replace, read, posts_comments, scd2, score_history, leaderboard, commit,
+    done | rolled_back
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PHASES = (
     "posts_comments",
     "scd2",
     "score_history",
+    "leaderboard",
     "commit",
     "done",
     "rolled_back",
@@ -34,6 +36,7 @@ LABELS = {
     "posts_comments": "merging posts and comments",
     "scd2": "agent/submolt history (SCD2)",
     "score_history": "score history",
+    "leaderboard": "agent_leaderboard",
     "commit": "committing",
     "done": "done",
     "rolled_back": "rolled back",
