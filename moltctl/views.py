@@ -274,8 +274,8 @@ def fold_at_ingest(conn, sid) -> Refreshed | None:
     holds the refresh lock (a transaction-level try: the ingest never waits for a refresh, nor
     makes one wait longer than its commit). Otherwise returns None and the change stays
     pending for refresh-views, as does a fold that fails (rolled back to a savepoint, the
-    ingest goes on; the result says why, method "failed"). The fold is refresh-views' own incremental step, with its
-    settings; the refresh is recorded with method "ingest".
+    ingest goes on; the result says why, method "failed"). The fold is refresh-views' own
+    incremental step, with its settings; the refresh is recorded with method "ingest".
     """
     import psycopg
 
@@ -294,9 +294,8 @@ def fold_at_ingest(conn, sid) -> Refreshed | None:
                 sqlfiles.render("core/view_last_refresh.sql"), {"name": name}
             ).fetchone()
             mine = pending_changes(conn, [name])
-            if state is None or state[0] is None or [(c.kind, str(c.snapshot_id)) for c in mine] != [
-                ("loaded", str(sid))
-            ]:
+            only_this = [(c.kind, str(c.snapshot_id)) for c in mine] == [("loaded", str(sid))]
+            if state is None or state[0] is None or not only_this:
                 return None
             _script(conn, sqlfiles.render("views/refresh_settings.sql"))
             _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))
