@@ -271,8 +271,9 @@ def fold_at_ingest(conn, sid) -> Refreshed | None:
 
     Only the case an hourly ingest is: the view is current (refreshed by moltctl before, its
     definition unchanged) and this load is its only pending change; and only if no refresh
-    holds the refresh lock (a transaction-level try: the ingest never waits for a refresh, nor
-    makes one wait longer than its commit). Otherwise returns None and the change stays
+    holds the refresh lock (a transaction-level try: the ingest never waits for a refresh; a
+    refresh-views started meanwhile finds the lock held until the ingest commits, as it would
+    another refresh's). Otherwise returns None and the change stays
     pending for refresh-views, as does a fold that fails (rolled back to a savepoint, the
     ingest goes on; the result says why, method "failed"). The fold is refresh-views' own
     incremental step, with its settings; the refresh is recorded with method "ingest".
