@@ -34,6 +34,8 @@ def _summary_line(snap) -> str:
         return f"{snap.run_id}: already loaded (use --replace to reload)"
     r = snap.rows
     extra = " (backfilled into later history)" if snap.backfilled else ""
+    if snap.leaderboard is not None and snap.leaderboard.ok:
+        extra += " (agent_leaderboard updated)"
     evals = r.get("post_evaluations", 0) + r.get("comment_evaluations", 0)
     return (
         f"{snap.run_id}: {snap.status} in {snap.seconds:.1f}s{extra}: posts {r.get('posts', 0)}, "
