@@ -126,6 +126,35 @@ def test_failing_view_is_reported_and_others_refresh(conn, target):
     assert scalar(conn, "SELECT count(*) FROM moltctl_view_refreshes") == 2
 
 
+def test_dimension_trends_skip_scores_of_any_other_shape(conn, target):
+    """Evaluations written by hand (an adopted database): a dimension that is not an object
+    with a numeric score counts for no dimension (scores that are not an object cannot be
+    stored: the high-score index's jsonpath refuses them)."""
+    conn.execute(
+        "INSERT INTO snapshots (id, run_id, created_at) VALUES "
+        "('00000000-0000-0000-0000-000000000009', 'r9', '2026-01-05T00:00:00Z')"
+    )
+    for i, scores in enumerate(
+        [
+            '{"harm_enablement": {"score": 4}}',
+            '{"harm_enablement": [{"score": 5}], "deception_or_evasion": null}',
+            '{"harm_enablement": 7, "deception_or_evasion": {"score": "high"}}',
+            '{"deception_or_evasion": {"score": 2.5}, "not_a_dimension": {"score": 9}}',
+        ]
+    ):
+        conn.execute(
+            "INSERT INTO post_evaluations (snapshot_id, post_id, model, scores, evaluated_at) "
+            "VALUES ('00000000-0000-0000-0000-000000000009', %s, 'judge', %s::jsonb, "
+            "'2026-01-05T00:00:00Z')",
+            (f"p{i}", scores),
+        )
+    assert all(r.ok for r in views.refresh(target))
+    rows = conn.execute(
+        "SELECT dimension, avg_score, total_count FROM dimension_trends ORDER BY dimension"
+    ).fetchall()
+    assert rows == [("deception_or_evasion", 2.5, 1), ("harm_enablement", 4.0, 1)]
+
+
 def test_unknown_view_name(target):
     with pytest.raises(UsageError, match="unknown view 'nope'"):
         views.refresh(target, ["nope"])
