@@ -367,7 +367,7 @@ def test_note_when_a_view_read_misses_loaded_snapshots(cli, tmp_path):
     # a later load makes the hour views stale again, with the time of that refresh; the
     # leaderboard, which the ingest folded the snapshot into, is current
     r = cli("ingest-file", str(runs[1]))
-    assert r.exit_code == 0 and "(agent_leaderboard updated)" in r.stderr
+    assert r.exit_code == 0 and "(leaderboard updated)" in r.stderr
     r = cli("query", "dimension-trends", "--format", "csv")
     assert "note: dimension_trends was last refreshed at " in r.stderr
     assert "before the latest snapshot was loaded at" in r.stderr

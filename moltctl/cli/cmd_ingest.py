@@ -29,13 +29,13 @@ def _counts(rows: dict[str, int]) -> str:
 
 
 def _summary_line(snap) -> str:
-    """One run, short enough for two lines at 80 columns (the total names every table)."""
+    """One run in about two lines at 80 columns (the total names every table)."""
     if snap.status == "already loaded":
         return f"{snap.run_id}: already loaded (use --replace to reload)"
     r = snap.rows
     extra = " (backfilled into later history)" if snap.backfilled else ""
     if snap.leaderboard is not None and snap.leaderboard.ok:
-        extra += " (agent_leaderboard updated)"
+        extra += " (leaderboard updated)"
     evals = r.get("post_evaluations", 0) + r.get("comment_evaluations", 0)
     return (
         f"{snap.run_id}: {snap.status} in {snap.seconds:.1f}s{extra}: posts {r.get('posts', 0)}, "
@@ -191,7 +191,8 @@ def ingest_file(
     newer ones are placed in the agents' and submolts' histories where they belong. Bad input
     stops with one line naming the file, record and field, and loads nothing of that run.
     On a terminal a live display shows each run's phase; after an error or Ctrl-C, stderr says
-    which runs are loaded and which was rolled back.
+    which runs are loaded and which was rolled back. Once refresh-views has run, a run that is
+    the only change since is also folded into agent_leaderboard in its transaction.
 
     Example: moltctl ingest-file runs/20260130T170118Z runs/*.ndjson.gz
     """

@@ -40,6 +40,7 @@ def refresh_views(
     sees them as before or as after, and is never blocked. The method, time, row count and
     changes folded in are recorded for moltctl status. A view that fails is rolled back and
     reported (its changes stay pending), the others still refresh, and the exit code is 1.
+    An hourly ingest-file has usually folded its run into agent_leaderboard already.
 
     Example: moltctl refresh-views; moltctl refresh-views --full agent_leaderboard
     """
