@@ -3,7 +3,8 @@
 Used by bench_ingest.py as a subprocess (one process per load, like the CLI) to show where an
 ingest's time goes: ``python bench/ingest_phases.py DSN PATH...`` prints one JSON object per
 snapshot: {"run_id", "seconds", "timings": {phase: seconds}, "rows": {table: n},
-"comments_merged": n} (comments that took the per-field merge, moltctl.ingest.direct).
+"comments_merged": n, "leaderboard": how} (comments that took the per-field merge,
+moltctl.ingest.direct; "ingest" if the load was folded into agent_leaderboard, else null).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main() -> None:
                     "timings": snap.timings,
                     "rows": snap.rows,
                     "comments_merged": snap.comments_merged,
+                    "leaderboard": snap.leaderboard.method if snap.leaderboard else None,
                 }
             )
         )
