@@ -273,10 +273,10 @@ def fold_at_ingest(conn, sid) -> Refreshed | None:
     definition unchanged) and this load is its only pending change; and only if no refresh
     holds the refresh lock (a transaction-level try: the ingest never waits for a refresh; a
     refresh-views started meanwhile finds the lock held until the ingest commits, as it would
-    another refresh's). Otherwise returns None and the change stays
-    pending for refresh-views, as does a fold that fails (rolled back to a savepoint, the
-    ingest goes on; the result says why, method "failed"). The fold is refresh-views' own
-    incremental step, with its settings; the refresh is recorded with method "ingest".
+    another refresh's). Otherwise returns None and the change stays pending for refresh-views,
+    as does a fold that fails (rolled back to a savepoint, the ingest goes on; the result says
+    why, method "failed"). The fold is refresh-views' own incremental step, with its
+    settings; the refresh is recorded with method "ingest".
     """
     import psycopg
 
@@ -288,15 +288,17 @@ def fold_at_ingest(conn, sid) -> Refreshed | None:
         return None
     try:
         with conn.transaction():
-            dims = registry(conn)
-            if current_tag(conn, name) != _tag(definition(conn, name, dims)):
-                return None
+            # the cheap checks first (a fresh database fails the first)
             state = conn.execute(
                 sqlfiles.render("core/view_last_refresh.sql"), {"name": name}
             ).fetchone()
+            if state is None or state[0] is None:
+                return None
             mine = pending_changes(conn, [name])
-            only_this = [(c.kind, str(c.snapshot_id)) for c in mine] == [("loaded", str(sid))]
-            if state is None or state[0] is None or not only_this:
+            if [(c.kind, str(c.snapshot_id)) for c in mine] != [("loaded", str(sid))]:
+                return None
+            dims = registry(conn)
+            if current_tag(conn, name) != _tag(definition(conn, name, dims)):
                 return None
             _script(conn, sqlfiles.render("views/refresh_settings.sql"))
             _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))

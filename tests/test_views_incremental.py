@@ -288,6 +288,21 @@ def test_ingest_leaves_the_leaderboard_to_refresh_views_otherwise(conn, target, 
     assert_equal_to_full(conn, "after the refresh")
 
 
+def test_no_fold_into_a_leaderboard_whose_definition_changed(conn, target, pool):
+    """A dimension registered since the last refresh: the stored table has the old columns, so
+    the ingest leaves it to refresh-views, which recreates it in full."""
+    ingest_paths(target, [pool.runs[0]])
+    views.refresh(target)
+    conn.execute(
+        "INSERT INTO dimensions (name, short_name, position) VALUES ('flattery', 'flattery', 9)"
+    )
+    conn.execute("ALTER TABLE agent_score_history ADD COLUMN has_high_flattery BOOLEAN")
+    assert ingest_paths(target, [pool.runs[1]]).snapshots[0].leaderboard is None
+    assert leaderboard_pending(conn) == 1
+    assert {r.view: r.method for r in views.refresh(target)}["agent_leaderboard"] == "full"
+    assert_equal_to_full(conn, "after the refresh")
+
+
 def test_a_fold_that_fails_leaves_the_load_and_a_note(conn, target, pool):
     ingest_paths(target, [pool.runs[0]])
     views.refresh(target)
