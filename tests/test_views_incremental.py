@@ -288,6 +288,17 @@ def test_ingest_leaves_the_leaderboard_to_refresh_views_otherwise(conn, target, 
     assert_equal_to_full(conn, "after the refresh")
 
 
+def test_a_refresh_during_the_fold_exits_as_if_another_refresh_ran(target):
+    """The fold's transaction-level lock is the refresh lock: refresh-views does not wait."""
+    from moltctl.errors import LockedError
+
+    with psycopg.connect(target.conninfo) as other:  # a transaction, as the ingest's
+        assert scalar(other, "SELECT pg_try_advisory_xact_lock(%s)", (locks.REFRESH,))
+        with pytest.raises(LockedError, match="refresh-views lock"):
+            views.refresh(target)
+    views.refresh(target)  # released with the transaction
+
+
 def test_no_fold_into_a_leaderboard_whose_definition_changed(conn, target, pool):
     """A dimension registered since the last refresh: the stored table has the old columns, so
     the ingest leaves it to refresh-views, which recreates it in full."""
