@@ -26,7 +26,9 @@ Full scale is one generated snapshot of 20,000 posts, 200,000 comments, 220,000 
 - peak memory (ru_maxrss of the ingest subprocess) for the bundle form;
 - ``--series-runs`` consecutive hourly snapshots at ``--series-scale`` loaded one after the other,
   refresh-views once after the first (so that each later ingest folds its snapshot into
-  agent_leaderboard, as an hourly one does): the last must load within 20% of the first.
+  agent_leaderboard, as an hourly one does), a VACUUM ANALYZE and a CHECKPOINT before each (what
+  the hour between two loads brings), and side by side, alternating load by load, the same runs
+  into a database never refreshed (no fold): the last must load within 20% of the first.
 
 The server: ``MOLTCTL_BENCH_DSN`` / ``--dsn`` (an admin connection; the bench creates and drops
 its own databases), else an embedded PostgreSQL in a temporary directory. The SQL lives in
@@ -139,6 +141,11 @@ class Server:
 
     def drop(self, name: str) -> None:
         self._exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def vacuum(self, db: str) -> None:
+        """VACUUM ANALYZE database ``db``: what autovacuum does in the hour between two hourly
+        loads (back to back, it would vacuum the last load's tables during the next one)."""
+        query_exec(self.dsn_of(db), "VACUUM ANALYZE")
 
     def checkpoint(self) -> None:
         # not allowed without privileges: then measure anyway
@@ -624,10 +631,12 @@ def main() -> None:
             # where no load folds (the ingest as it was before the fold at ingest)
             db, db_plain = server.fresh(), server.fresh()
             for i, p in enumerate(paths):
+                server.vacuum(db_plain)
                 server.checkpoint()
                 (bare,) = phases_measured(server.dsn_of(db_plain), [p])
                 assert bare["leaderboard"] is None, bare["leaderboard"]
                 series_plain.append(bare)
+                server.vacuum(db)
                 server.checkpoint()
                 (snap,) = phases_measured(server.dsn_of(db), [p])
                 series.append(snap)
