@@ -234,12 +234,17 @@ def _refresh_one(conn, name: str, *, full: bool, changes: list[Change], dims) ->
                 rebuild(conn, name, dims)
             else:
                 method = "incremental"
-                _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))
-                _incremental(conn, name, mine, dims)
-                _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=False))
+                _fold(conn, name, mine, dims)
             return _done(conn, name, method, mine, started)
     except (psycopg.Error, MoltError) as exc:
         return Refreshed(name, "failed", time.perf_counter() - started, None, first_line(exc))
+
+
+def _fold(conn, name: str, mine: list[Change], dims) -> None:
+    """The incremental step, planned for the few rows it reads (refresh_planner.sql.j2)."""
+    _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))
+    _incremental(conn, name, mine, dims)
+    _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=False))
 
 
 def _done(conn, name: str, method: str, mine: list[Change], started: float) -> Refreshed:
@@ -282,9 +287,8 @@ def fold_at_ingest(conn, sid) -> Refreshed | None:
 
     started = time.perf_counter()
     name = "agent_leaderboard"
-    if not conn.execute(sqlfiles.render("locks/try_xact.sql"), {"key": locks.REFRESH}).fetchone()[
-        0
-    ]:
+    got = conn.execute(sqlfiles.render("locks/try_xact.sql"), {"key": locks.REFRESH}).fetchone()
+    if not got[0]:
         return None
     try:
         with conn.transaction():
@@ -301,9 +305,7 @@ def fold_at_ingest(conn, sid) -> Refreshed | None:
             if current_tag(conn, name) != _tag(definition(conn, name, dims)):
                 return None
             _script(conn, sqlfiles.render("views/refresh_settings.sql"))
-            _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=True))
-            _incremental(conn, name, mine, dims)
-            _script(conn, sqlfiles.render("views/refresh_planner.sql.j2", incremental=False))
+            _fold(conn, name, mine, dims)
             return _done(conn, name, "ingest", mine, started)
     except psycopg.Error as exc:
         return Refreshed(name, "failed", time.perf_counter() - started, None, first_line(exc))
