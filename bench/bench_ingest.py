@@ -147,6 +147,15 @@ class Server:
         loads (back to back, it would vacuum the last load's tables during the next one)."""
         query_exec(self.dsn_of(db), "VACUUM ANALYZE")
 
+    def refresh_views(self, db: str) -> float:
+        """refresh-views on database ``db`` (moltctl's core); its seconds."""
+        from moltctl import views
+        from moltctl.connection import resolve
+
+        t = time.perf_counter()
+        assert all(r.ok for r in views.refresh(resolve(self.dsn_of(db))))
+        return time.perf_counter() - t
+
     def checkpoint(self) -> None:
         # not allowed without privileges: then measure anyway
         with contextlib.suppress(Exception):
@@ -520,10 +529,7 @@ def main() -> None:
         def ingest_once(paths):
             db = server.fresh()
             if args.refreshed:  # so that the ingest folds its snapshot into the leaderboard
-                from moltctl import views
-                from moltctl.connection import resolve
-
-                views.refresh(resolve(server.dsn_of(db)))
+                server.refresh_views(db)
             server.checkpoint()
             seconds, rss = ingest_measured(server, db, paths)
             c = counts(server.dsn_of(db))
@@ -624,9 +630,6 @@ def main() -> None:
                 comments_per_post=cpp,
                 seed=args.seed,
             )
-            from moltctl import views
-            from moltctl.connection import resolve
-
             # side by side, load by load: the same runs into a database never refreshed,
             # where no load folds (the ingest as it was before the fold at ingest)
             db, db_plain = server.fresh(), server.fresh()
@@ -647,9 +650,7 @@ def main() -> None:
                     # load folds its snapshot into it (the "leaderboard" phase), as an hourly
                     # ingest does (the hour views' changes stay pending: no refresh between
                     # loads, whose reads would evict the tables' pages and time the cache)
-                    t = time.perf_counter()
-                    assert all(r.ok for r in views.refresh(resolve(server.dsn_of(db))))
-                    series_refresh = time.perf_counter() - t
+                    series_refresh = server.refresh_views(db)
                 else:
                     assert snap["leaderboard"] == "ingest", snap["leaderboard"]
             series_counts = counts(server.dsn_of(db))
